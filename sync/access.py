@@ -1,0 +1,86 @@
+"""Who is calling and what they may do with a document.
+
+The hub never parses tokens itself: the server hands it a ``TokenVerifier`` (JWT in ``server.auth``).
+Tenancy is structural: every document is addressed by (tenant, name) and the tenant always comes from
+the verified token.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Protocol
+
+from conflict import DomainError, record_type_for
+from sync.codes import ErrorCode
+from sync.errors import AuthError
+
+#: ``{type}:{id}`` with an optional ``/{part}`` for role-restricted companions (``warranty_claim:WC-7/internal``).
+DOCUMENT_NAME = re.compile(r"^(?P<type>[a-z][a-z0-9_]{0,39}):(?P<id>[A-Za-z0-9][A-Za-z0-9._-]{0,119})(?:/(?P<part>[a-z][a-z0-9_]{0,39}))?$")
+
+#: Roles that only read. Every other known role may write; unknown roles grant nothing.
+READONLY_ROLES = frozenset({"viewer"})
+WRITER_ROLES = frozenset(
+    {"technician", "adjuster", "claims_agent", "claims_manager", "supervisor", "agent", "customer", "admin"}
+)
+
+
+class Scope(StrEnum):
+    """The access a document grants to one connection, as sent in ``Auth/Authenticated``."""
+
+    READ_WRITE = "read-write"
+    READONLY = "readonly"
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """The verified identity behind a token."""
+
+    user: str
+    tenant: str
+    device: str
+    roles: frozenset[str]
+
+
+class TokenVerifier(Protocol):
+    """Turns a bearer token into a ``Principal`` or raises ``AuthError``."""
+
+    def verify(self, token: str) -> Principal: ...
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentName:
+    """A parsed document name."""
+
+    record_type: str
+    record_id: str
+    part: str | None
+
+    @classmethod
+    def parse(cls, name: str) -> DocumentName:
+        match = DOCUMENT_NAME.match(name)
+        if match is None:
+            raise AuthError(ErrorCode.INVALID_DOCUMENT_NAME, f"document name {name[:80]!r} is not '<type>:<id>'")
+        return cls(match["type"], match["id"], match["part"])
+
+
+def scope_for(principal: Principal, name: str) -> Scope:
+    """The scope ``principal`` gets on document ``name``; raises ``AuthError`` when it gets none.
+
+    The document must be of a record type the domain defines (``conflict.record_type_for``). A record type
+    that names its ``readers`` (role-restricted companions such as ``warranty_claim:WC-77/internal``) is
+    refused to every other role, whatever it may do elsewhere.
+    """
+    DocumentName.parse(name)
+    try:
+        kind = record_type_for(name)
+    except DomainError as exc:
+        raise AuthError(ErrorCode.UNKNOWN_RECORD_TYPE, str(exc)) from None
+    if kind.readers is not None and principal.roles.isdisjoint(kind.readers):
+        raise AuthError(ErrorCode.FORBIDDEN, f"no role of this token may open {kind.name} documents")
+    if principal.roles & WRITER_ROLES:
+        return Scope.READ_WRITE
+    if principal.roles & READONLY_ROLES:
+        return Scope.READONLY
+    raise AuthError(ErrorCode.FORBIDDEN, "no role of this token grants access to documents")

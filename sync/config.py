@@ -1,0 +1,65 @@
+"""Tunables of the sync engine. The server fills them from ``FIELDSYNC_*`` variables (see README)."""
+
+from __future__ import annotations
+
+import msgspec
+
+from sync.errors import ConfigError
+
+
+class HubConfig(msgspec.Struct, kw_only=True, frozen=True):
+    """Limits and timings of one hub node. Defaults suit the embedded mode and a field workforce."""
+
+    max_frame_bytes: int = 1024 * 1024
+    """Largest accepted binary frame; larger ones are refused with ``frame_too_large``."""
+
+    max_documents_per_connection: int = 2000
+    """Documents one socket may have authenticated at once (a device syncing 500 work orders uses one)."""
+
+    messages_per_second: float = 500.0
+    """Sustained CRDT frames per second per device (all its connections together)."""
+
+    message_burst: int = 5000
+    """Frames a device may send at once above the sustained rate (a reconnect with many documents)."""
+
+    control_messages_per_minute: int = 100
+    """Stateless control messages per device per 60 s."""
+
+    send_queue_frames: int = 8192
+    """Frames queued for one slow connection before it is closed as a slow consumer (it resyncs on reconnect)."""
+
+    pending_frames_per_document: int = 256
+    """Frames held for a document while its authentication is in progress."""
+
+    auth_timeout_seconds: float = 30.0
+    """A connection that authenticates no document within this time is closed (4408)."""
+
+    ping_interval_seconds: float = 15.0
+    """A connection that was sent nothing for this long gets a Ping (Yjs providers drop a socket silent for 30 s)."""
+
+    idle_unload_seconds: float = 30.0
+    """A document with no subscribers and no pending writes is unloaded from memory after this long."""
+
+    compaction_threshold: int = 500
+    """Log entries of one document that trigger a background compaction into its snapshot."""
+
+    group_commit_delay_ms: float = 2.0
+    """How long the committer waits for more updates before committing a batch."""
+
+    group_commit_max_batch: int = 2000
+    """Most updates in one commit transaction."""
+
+    projection_interval_ms: float = 50.0
+    """How often changed documents' projections are written."""
+
+    def __post_init__(self) -> None:
+        for field in ("max_frame_bytes", "max_documents_per_connection", "message_burst", "control_messages_per_minute",
+                      "send_queue_frames", "pending_frames_per_document", "compaction_threshold", "group_commit_max_batch"):
+            if getattr(self, field) < 1:
+                raise ConfigError(f"{field} must be at least 1")
+        for field in ("messages_per_second", "auth_timeout_seconds", "ping_interval_seconds", "idle_unload_seconds"):
+            if getattr(self, field) <= 0:
+                raise ConfigError(f"{field} must be positive")
+        for field in ("group_commit_delay_ms", "projection_interval_ms"):
+            if getattr(self, field) < 0:
+                raise ConfigError(f"{field} must not be negative")

@@ -1,0 +1,292 @@
+"""The hub: every loaded room of this node, the background work they need, and graceful shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING, Any
+
+from sync.access import Principal, TokenVerifier
+from sync.bus import Bus, BusMessage, InProcessBus
+from sync.codes import CloseCode
+from sync.committer import Committer
+from sync.config import HubConfig
+from sync.errors import ProtocolError, StoreError
+from sync.outcome import Violation
+from sync.projection import project
+from sync.protocol import encode_sync_update
+from sync.ratelimit import DeviceLimits
+from sync.referee import Referee
+from sync.review import Review
+from sync.room import Room, RoomState, Subscriber
+from sync.store import ConflictRecord, LogEntry, Store
+
+if TYPE_CHECKING:
+    from sync.session import Session
+
+log = logging.getLogger(__name__)
+Key = tuple[str, str]
+
+
+class Hub:
+    """Rooms keyed by (tenant, document name), loaded on first use and unloaded when idle."""
+
+    def __init__(
+        self,
+        store: Store,
+        verifier: TokenVerifier,
+        *,
+        config: HubConfig | None = None,
+        bus: Bus | None = None,
+        node_id: str | None = None,
+    ) -> None:
+        self.store = store
+        self.verifier = verifier
+        self.config = config or HubConfig()
+        self.bus = bus or InProcessBus()
+        self.node_id = node_id or uuid.uuid4().hex[:12]
+        self.rooms: dict[Key, Room] = {}
+        self.sessions: set[Session] = set()
+        self.closing = False
+        self.device_limits = DeviceLimits(self.config.messages_per_second, self.config.message_burst)
+        self.control_limits = DeviceLimits(self.config.control_messages_per_minute / 60, self.config.control_messages_per_minute)
+        self.committer = Committer(
+            store,
+            on_committed=self._committed,
+            delay_ms=self.config.group_commit_delay_ms,
+            max_batch=self.config.group_commit_max_batch,
+        )
+        self.referee = Referee(self.node_id, store)
+        self.review = Review(self)
+        self._loads: dict[Key, asyncio.Future[Room]] = {}
+        self._bus_backlog: dict[Key, list[bytes]] = {}
+        self._dirty: set[Key] = set()
+        self._compactions: asyncio.Queue[Key] = asyncio.Queue()
+        self._outgoing: asyncio.Queue[list[BusMessage]] = asyncio.Queue()
+        self._shutdown_done: asyncio.Event | None = None
+
+    # -- lifecycle ---------------------------------------------------------------------------------
+
+    @asynccontextmanager
+    async def running(self) -> AsyncIterator[Hub]:
+        """Run the background tasks for the duration of the block; shuts down gracefully on exit."""
+        await self.bus.start()
+        self.bus.subscribe(self._on_bus_message)
+        try:
+            async with asyncio.TaskGroup() as group:
+                tasks = [
+                    group.create_task(self.committer.run(), name="committer"),
+                    group.create_task(self._project_loop(), name="projector"),
+                    group.create_task(self._compaction_loop(), name="compactor"),
+                    group.create_task(self._publish_loop(), name="publisher"),
+                    group.create_task(self._maintenance_loop(), name="maintenance"),
+                ]
+                try:
+                    yield self
+                finally:
+                    await self.shutdown()
+                    for task in tasks:
+                        task.cancel()
+        finally:
+            await self.bus.close()
+
+    async def shutdown(self, code: CloseCode = CloseCode.GOING_AWAY, reason: str = "hub shutting down") -> None:
+        """Stop taking frames, commit and acknowledge what was received, then close every socket."""
+        if self._shutdown_done is not None:
+            await self._shutdown_done.wait()
+            return
+        self._shutdown_done = asyncio.Event()
+        self.closing = True
+        try:
+            await self.committer.drain()
+            await self.flush_projections()
+            await self.referee.conflicts.flush()
+            await asyncio.gather(*(session.close(code, reason) for session in list(self.sessions)))
+        finally:
+            self._shutdown_done.set()
+
+    # -- rooms -------------------------------------------------------------------------------------
+
+    async def acquire(self, tenant: str, name: str) -> Room:
+        """The room of (tenant, name), loading it once however many callers ask at the same time."""
+        key = (tenant, name)
+        room = self.rooms.get(key)
+        if room is not None:
+            return room
+        load = self._loads.get(key)
+        if load is None:
+            load = self._loads[key] = asyncio.ensure_future(self._load(key))
+        return await asyncio.shield(load)
+
+    async def _load(self, key: Key) -> Room:
+        room = Room(*key)
+        self._bus_backlog[key] = []
+        try:
+            stored = await self.store.load(*key)
+            for update in room.load(stored):
+                log.error("stored update of %s/%s does not decode (%d bytes); kept in the log", key[0], key[1], len(update))
+            for update in self._bus_backlog[key]:
+                room.doc.apply_update(update)
+            self.referee.watch(room)
+            room.state = RoomState.ACTIVE
+            self.rooms[key] = room
+            if room.log_length >= self.config.compaction_threshold:
+                room.compacting = True
+                self._compactions.put_nowait(key)
+            return room
+        finally:
+            del self._loads[key]
+            del self._bus_backlog[key]
+
+    def unload_idle(self, now: float | None = None) -> int:
+        """Unload rooms idle for longer than the configured time; returns how many were unloaded."""
+        now = time.monotonic() if now is None else now
+        limit = self.config.idle_unload_seconds
+        idle = [
+            key
+            for key, room in self.rooms.items()
+            if room.idle and key not in self._dirty and now - room.idle_since >= limit
+        ]
+        for key in idle:
+            self.rooms.pop(key).state = RoomState.UNLOADED
+        return len(idle)
+
+    # -- write path ----------------------------------------------------------------------------------
+
+    def merge(
+        self, room: Room, update: bytes, origin: Subscriber, author: Principal
+    ) -> tuple[asyncio.Future[None], tuple[Violation, ...]]:
+        """Merge a client's update and hold the record to its domain rules; raises ``ProtocolError`` if refused.
+
+        The update is stored as sent. When the merged record breaks a rule (a forged stamp, a policy's other
+        winner, a refused status change) the hub corrects it with an update of its own, sent to every
+        subscriber including the author and stored in the same transaction as the client's update. Returns the
+        commit future of both, and the violations to report to the author.
+        """
+        watch = room.watch
+        if watch is None:
+            room.apply_update(update, origin=origin)
+            return self.persist(room, update), ()
+        watch.begin()
+        try:
+            room.apply_update(update, origin=origin)
+        finally:
+            change = watch.collect()
+        correction, violations = self.referee.judge(room, change, author, update)
+        if correction is None:
+            return self.persist(room, update), violations
+        room.broadcast(encode_sync_update(room.name, correction))
+        return self.persist(room, update, correction), violations
+
+    def persist(self, room: Room, update: bytes, *more: bytes) -> asyncio.Future[None]:
+        """Append ``update`` (and ``more``, in the same transaction) to the log; resolves once durable."""
+        room.pending_writes += 1
+        future = self.committer.submit(*(LogEntry(room.tenant, room.name, u) for u in (update, *more)))
+        future.add_done_callback(lambda _: self._write_done(room))
+        return future
+
+    @staticmethod
+    def _write_done(room: Room) -> None:
+        room.pending_writes -= 1
+
+    def _committed(self, entries: Sequence[LogEntry]) -> None:
+        threshold = self.config.compaction_threshold
+        for entry in entries:
+            key = (entry.tenant, entry.name)
+            self._dirty.add(key)
+            room = self.rooms.get(key)
+            if room is not None:
+                room.log_length += 1
+                if room.log_length >= threshold and not room.compacting:
+                    room.compacting = True
+                    self._compactions.put_nowait(key)
+        self._outgoing.put_nowait([BusMessage(self.node_id, e.tenant, e.name, e.update) for e in entries])
+
+    # -- review ------------------------------------------------------------------------------------
+
+    async def review_queue(self, tenant: str, *, limit: int = 1000) -> list[ConflictRecord]:
+        """Open conflicts of ``tenant`` that need a person (``sync.review``)."""
+        return await self.review.queue(tenant, limit=limit)
+
+    async def resolve_conflict(self, tenant: str, conflict_id: int, value: Any, resolved_by: str) -> ConflictRecord:
+        """Write a reviewer's ``value`` for every replica and mark the conflict resolved (``sync.review``)."""
+        return await self.review.resolve(tenant, conflict_id, value, resolved_by)
+
+    # -- background work ---------------------------------------------------------------------------
+
+    async def flush_projections(self) -> None:
+        """Write the projections of every document changed since the last flush."""
+        keys, self._dirty = self._dirty, set()
+        rows = []
+        for key in keys:
+            room = self.rooms.get(key)
+            if room is not None:
+                row = project(room.tenant, room.name, room.doc)
+                if row is not None:
+                    rows.append(row)
+        if not rows:
+            return
+        try:
+            await self.store.save_projections(rows)
+        except StoreError as exc:
+            log.error("projection refresh of %d records failed: %s", len(rows), exc.reason)
+            self._dirty |= keys
+
+    async def _project_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.config.projection_interval_ms / 1000)
+            await self.flush_projections()
+            await self.referee.conflicts.flush()
+
+    async def _compaction_loop(self) -> None:
+        while True:
+            key = await self._compactions.get()
+            try:
+                folded = await self.store.compact(*key)
+            except StoreError as exc:
+                log.error("compaction of %s/%s failed: %s", key[0], key[1], exc.reason)
+                folded = 0
+            room = self.rooms.get(key)
+            if room is not None:
+                room.log_length = max(0, room.log_length - folded)
+                # the log kept growing during the pass: go again (unless the pass could do nothing, e.g.
+                # another node holds the document's compaction lock; its next commit re-triggers)
+                if folded and room.log_length >= self.config.compaction_threshold:
+                    self._compactions.put_nowait(key)
+                else:
+                    room.compacting = False
+
+    async def _publish_loop(self) -> None:
+        while True:
+            batch = await self._outgoing.get()
+            try:
+                await self.bus.publish(batch)
+            except Exception:  # the bus is best effort: other nodes resync by state vector
+                log.exception("bus publish of %d updates failed", len(batch))
+
+    async def _maintenance_loop(self) -> None:
+        interval = min(1.0, self.config.idle_unload_seconds / 4)
+        while True:
+            await asyncio.sleep(interval)
+            self.unload_idle()
+            self.device_limits.prune()
+            self.control_limits.prune()
+
+    def _on_bus_message(self, message: BusMessage) -> None:
+        if message.node == self.node_id:
+            return
+        key = (message.tenant, message.name)
+        backlog = self._bus_backlog.get(key)
+        if backlog is not None:
+            backlog.append(message.update)
+            return
+        room = self.rooms.get(key)
+        if room is not None:
+            try:
+                room.apply_update(message.update, origin=None)
+            except ProtocolError:
+                log.error("update from node %s for %s does not decode", message.node, message.name)

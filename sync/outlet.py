@@ -1,0 +1,102 @@
+"""The sending half of a connection: one bounded queue drained by one writer task.
+
+A room never waits for a socket: it queues. A socket that falls further behind than the configured
+queue is closed as a slow consumer; it resyncs by state vector when it reconnects, so nothing is lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from enum import Enum
+from typing import Protocol
+
+from sync.codes import CloseCode
+
+log = logging.getLogger(__name__)
+MAX_CLOSE_REASON = 123  # bytes: a WebSocket close frame allows no more
+
+
+class Transport(Protocol):
+    """The socket under a session."""
+
+    async def send(self, data: bytes) -> None: ...
+
+    async def close(self, code: int, reason: str) -> None: ...
+
+
+class ConnectionState(Enum):
+    """OPEN -> CLOSING (close requested, queue draining) -> CLOSED; or OPEN -> CLOSED when the peer leaves."""
+
+    OPEN = "open"
+    CLOSING = "closing"
+    CLOSED = "closed"
+
+
+class _CloseRequest:
+    __slots__ = ("code", "reason")
+
+    def __init__(self, code: int, reason: str) -> None:
+        self.code, self.reason = code, reason
+
+
+class Outlet:
+    """Queues frames for one socket and closes it, in order, without ever blocking the caller."""
+
+    def __init__(self, transport: Transport, *, queue_limit: int) -> None:
+        self.transport = transport
+        self.queue_limit = queue_limit
+        self.state = ConnectionState.OPEN
+        self.close_code: int | None = None
+        self.sent_recently = False
+        self._queue: asyncio.Queue[bytes | _CloseRequest] = asyncio.Queue()
+        self._closed = asyncio.Event()
+
+    @property
+    def open(self) -> bool:
+        return self.state is ConnectionState.OPEN
+
+    def send(self, frame: bytes) -> None:
+        """Queue one frame (dropped once closing)."""
+        if self.state is not ConnectionState.OPEN:
+            return
+        self._queue.put_nowait(frame)
+        self.sent_recently = True
+        if self._queue.qsize() > self.queue_limit:
+            self.begin_close(CloseCode.SLOW_CONSUMER, "too far behind: reconnect and resync", discard_queued=True)
+
+    def begin_close(self, code: int, reason: str, *, discard_queued: bool = False) -> None:
+        """Close after what is queued has been sent (or at once, dropping it)."""
+        if self.state is not ConnectionState.OPEN:
+            return
+        self.state = ConnectionState.CLOSING
+        reason = reason.encode()[:MAX_CLOSE_REASON].decode(errors="ignore")
+        if discard_queued:
+            while not self._queue.empty():
+                self._queue.get_nowait()
+        self._queue.put_nowait(_CloseRequest(code, reason))
+
+    async def close(self, code: int, reason: str) -> None:
+        """Send what is queued, close with ``code`` and wait until the socket is closed."""
+        self.begin_close(code, reason)
+        await self._closed.wait()
+
+    def peer_left(self) -> None:
+        """The peer is gone: nothing more will be sent."""
+        self.state = ConnectionState.CLOSED
+        self._closed.set()
+
+    async def run(self) -> None:
+        """The writer loop; ends when the socket is closed."""
+        try:
+            while True:
+                item = await self._queue.get()
+                if isinstance(item, _CloseRequest):
+                    self.close_code = item.code
+                    await self.transport.close(item.code, item.reason)
+                    break
+                await self.transport.send(item)
+        except (OSError, RuntimeError, ConnectionError) as exc:  # the socket went away under us
+            log.debug("send failed: %s", exc)
+        finally:
+            self.peer_left()

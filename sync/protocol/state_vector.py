@@ -1,0 +1,16 @@
+"""Yjs state vectors as data: their byte encoding lists clients in no fixed order, so compare them decoded."""
+
+from __future__ import annotations
+
+from sync.codes import ErrorCode
+from sync.protocol.lib0 import Buffer, Reader
+
+
+def decode_state_vector(data: Buffer) -> dict[int, int]:
+    """``{client id: clock}`` from an encoded state vector; ProtocolError when it does not decode."""
+    reader = Reader(data, error_code=ErrorCode.INVALID_STATE_VECTOR)
+    count = reader.read_var_uint("client count")
+    vector = {reader.read_var_uint("client"): reader.read_var_uint("clock") for _ in range(count)}
+    reader.expect_end("state vector")
+    return vector
+

@@ -1,0 +1,58 @@
+"""The hub's referee: holds every client write of a record to the domain rules.
+
+``Hub.merge`` applies a client's update while the room's ``RecordWatch`` notes what it changed; the
+referee then asks ``RecordRules`` for a decision, makes the hub's corrections on the room's document
+(``HubWriter``), queues the conflicts and violations for the store, and returns the correction's update
+for the hub to send and store.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+
+from conflict import DomainError, record_type_for
+from sync.access import Principal
+from sync.conflicts import ConflictQueue, outcome_rows
+from sync.corrections import HubWriter, hub_clock
+from sync.room import Room
+from sync.outcome import Violation
+from sync.rules import RecordRules
+from sync.store import Store
+from sync.watch import Change, RecordWatch
+
+log = logging.getLogger(__name__)
+
+
+class Referee:
+    """Rules, the hub's writer and the queue of conflicts, for one hub node."""
+
+    def __init__(self, node_id: str, store: Store) -> None:
+        self.rules = RecordRules()
+        self.writer = HubWriter(hub_clock(node_id))
+        self.conflicts = ConflictQueue(store)
+
+    @staticmethod
+    def watch(room: Room) -> None:
+        """Start observing a loaded room, when its document is a record this hub knows."""
+        try:
+            room.watch = RecordWatch(room.doc, record_type_for(room.name))
+        except DomainError:
+            room.watch = None  # merged and stored, never judged
+
+    def judge(
+        self, room: Room, change: Change, author: Principal, update: bytes
+    ) -> tuple[bytes | None, tuple[Violation, ...]]:
+        """Decide on one merged update; the hub's correction (already applied to the room) and the violations."""
+        watch = room.watch
+        if watch is None or change.empty:
+            return None, ()
+        try:
+            update_id = hashlib.blake2b(update, digest_size=10).hexdigest()
+            outcome = self.rules.evaluate(watch.record_type, change, author, update_id)
+            correction = self.writer.apply(room.doc, outcome)
+        except Exception:  # a defect in a rule must not cost the client its (already merged) update
+            log.exception("the domain rules failed on an update of %s/%s", room.tenant, room.name)
+            return None, ()
+        self.conflicts.add(outcome_rows(room.tenant, room.name, outcome, self.writer.now()))
+        return correction, outcome.violations

@@ -1,0 +1,70 @@
+"""What a connection answers: SyncStatus in arrival order, error notices and PermissionDenied.
+
+Every step 2 and update gets exactly one SyncStatus, in the order received, each sent once its outcome
+is settled (committed, refused, or failed to commit); a refusal carries an error notice with its code.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import Callable
+
+from sync.errors import FieldsyncError, LimitExceeded, StoreError
+from sync.protocol import AuthToken, Frame, PermissionDenied, Stateless, Sync, SyncStep, encode_frame, encode_sync_status
+from sync.protocol.control import ErrorNotice, encode_control
+
+Outcome = asyncio.Future[None] | bool
+
+
+class Replies:
+    """Acknowledgements and refusals of one connection, written through ``send``."""
+
+    def __init__(self, send: Callable[[bytes], None]) -> None:
+        self._send = send
+        self._acks: deque[tuple[str, Outcome]] = deque()
+
+    def ack(self, name: str, outcome: Outcome) -> None:
+        """Queue a SyncStatus for ``name``: sent after every earlier one, once ``outcome`` is settled."""
+        self._acks.append((name, outcome))
+        if isinstance(outcome, asyncio.Future) and not outcome.done():
+            outcome.add_done_callback(self._flush)
+        else:
+            self._flush()
+
+    def _flush(self, _: object = None) -> None:
+        while self._acks:
+            name, outcome = self._acks[0]
+            if isinstance(outcome, asyncio.Future):
+                if not outcome.done():
+                    return
+                error = outcome.exception() if not outcome.cancelled() else StoreError("cancelled")
+                applied = error is None
+                if isinstance(error, StoreError):
+                    self.notice(name, error)
+            else:
+                applied = outcome
+            self._acks.popleft()
+            self._send(encode_sync_status(name, applied))
+
+    def notice(self, name: str, exc: FieldsyncError, *, field: str | None = None) -> None:
+        """A Stateless error notice with the refusal's code."""
+        retry_after = exc.retry_after if isinstance(exc, LimitExceeded) else None
+        self.notify(name, ErrorNotice(code=str(exc.code), message=exc.reason, retry_after=retry_after, field=field))
+
+    def notify(self, name: str, notice: ErrorNotice) -> None:
+        self._send(encode_frame(Stateless(name, encode_control(notice))))
+
+    def deny(self, name: str, exc: FieldsyncError) -> None:
+        """Answer an Auth with ``PermissionDenied("<code>: <reason>")``."""
+        self._send(encode_frame(PermissionDenied(name, f"{exc.code}: {exc.reason}")))
+
+    def refuse(self, frame: Frame, exc: FieldsyncError) -> None:
+        """Refuse ``frame``: PermissionDenied for an Auth; otherwise a notice, and SyncStatus(false) for an update."""
+        name = getattr(frame, "document", "")
+        if isinstance(frame, AuthToken):
+            self.deny(name, exc)
+            return
+        if isinstance(frame, Sync) and frame.step is not SyncStep.STEP1:
+            self.ack(name, False)
+        self.notice(name, exc)

@@ -1,0 +1,63 @@
+"""The review queue: conflicts a person must settle (two different final statuses, say), and settling them.
+
+A resolution is a normal hub update: the chosen value is written under the hub's clock, newer than every
+write of the field, so it wins on every replica; it is sent to every subscriber and stored before the
+conflict is marked resolved. (HTTP access comes with the admin API.)
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from conflict import LIFECYCLES, DomainError, record_type_for
+from sync.codes import ErrorCode
+from sync.errors import ReviewError
+from sync.protocol import encode_sync_update
+from sync.store import ConflictRecord
+
+if TYPE_CHECKING:
+    from sync.hub import Hub
+
+OPEN = "open"
+
+
+class Review:
+    """The review operations of one hub."""
+
+    def __init__(self, hub: Hub) -> None:
+        self._hub = hub
+
+    async def queue(self, tenant: str, *, limit: int = 1000) -> list[ConflictRecord]:
+        """Open conflicts of ``tenant`` that need a person, oldest first."""
+        await self._hub.referee.conflicts.flush()
+        return await self._hub.store.list_conflicts(tenant, status=OPEN, needs_review=True, limit=limit)
+
+    async def resolve(self, tenant: str, conflict_id: int, value: Any, resolved_by: str) -> ConflictRecord:
+        """Write ``value`` into the conflict's field for every replica, then mark the conflict resolved.
+
+        Raises ``ReviewError`` when the conflict does not exist, is already resolved, or ``value`` is not a
+        status of the record's lifecycle (for a status conflict).
+        """
+        hub = self._hub
+        await hub.referee.conflicts.flush()
+        row = await hub.store.get_conflict(tenant, conflict_id)
+        if row is None:
+            raise ReviewError(ErrorCode.CONFLICT_NOT_FOUND, f"no conflict {conflict_id} in this tenant")
+        if row.status != OPEN:
+            raise ReviewError(ErrorCode.CONFLICT_RESOLVED, f"conflict {conflict_id} is already {row.status}")
+        try:
+            kind = record_type_for(row.name)
+        except DomainError as exc:
+            raise ReviewError(ErrorCode.UNKNOWN_RECORD_TYPE, str(exc)) from None
+        lifecycle = LIFECYCLES.get(kind.name)
+        if row.field == kind.status_field and lifecycle is not None and value not in lifecycle.statuses:
+            raise ReviewError(ErrorCode.INVALID_RESOLUTION, f"{value!r:.60} is not a status of a {kind.name}")
+        room = await hub.acquire(tenant, row.name)
+        update = hub.referee.writer.resolve(room.doc, kind, row.field, value, by=resolved_by)
+        if update is not None:
+            room.broadcast(encode_sync_update(room.name, update))
+            await hub.persist(room, update)
+        resolved = await hub.store.resolve_conflict(tenant, conflict_id, {"value": value}, resolved_by)
+        if resolved is None:  # another reviewer was faster; both choices were written, the later one stands
+            raise ReviewError(ErrorCode.CONFLICT_RESOLVED, f"conflict {conflict_id} was resolved meanwhile")
+        return resolved

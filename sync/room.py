@@ -1,0 +1,172 @@
+"""One loaded document: its pycrdt Doc, its local subscribers and their awareness."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from enum import Enum
+from typing import TYPE_CHECKING, Protocol
+
+from pycrdt import Doc, get_state, get_update
+
+from sync.awareness import AwarenessRegistry
+from sync.codes import ErrorCode
+from sync.errors import ProtocolError
+from sync.protocol import Awareness, Sync, SyncStep, decode_state_vector, encode_frame, encode_sync_update
+from sync.protocol.awareness import AwarenessEntry, encode_awareness_update
+from sync.protocol.lib0 import Reader
+
+if TYPE_CHECKING:
+    from sync.store import StoredDocument
+    from sync.watch import RecordWatch
+
+EMPTY_UPDATE = b"\x00\x00"
+
+
+class Subscriber(Protocol):
+    """What a room needs of a connection: a non-blocking send."""
+
+    def send(self, frame: bytes) -> None: ...
+
+
+class RoomState(Enum):
+    """Lifecycle of a room; the hub makes every transition."""
+
+    LOADING = "loading"
+    ACTIVE = "active"
+    UNLOADED = "unloaded"
+
+
+class Room:
+    """A document held in memory while it has subscribers (and a while after)."""
+
+    def __init__(self, tenant: str, name: str) -> None:
+        self.tenant = tenant
+        self.name = name
+        self.doc: Doc = Doc()
+        self.state = RoomState.LOADING
+        self.subscribers: dict[Subscriber, None] = {}
+        self.awareness = AwarenessRegistry()
+        self.log_length = 0
+        self.pending_writes = 0
+        self.compacting = False
+        self.projection_dirty = False
+        self.idle_since = time.monotonic()
+        #: Set by the hub for record documents: what each client update changes (``sync.watch``).
+        self.watch: RecordWatch | None = None
+
+    def load(self, stored: StoredDocument) -> list[bytes]:
+        """Build the doc from the stored snapshot and log; returns the stored updates that failed to apply."""
+        bad: list[bytes] = []
+        for update in ([stored.snapshot] if stored.snapshot else []) + stored.updates:
+            try:
+                self.doc.apply_update(update)
+            except ValueError:
+                bad.append(update)
+        self.log_length = stored.log_length
+        return bad
+
+    # -- subscribers -------------------------------------------------------------------------------
+
+    def join(self, subscriber: Subscriber) -> None:
+        self.subscribers[subscriber] = None
+
+    def leave(self, subscriber: Subscriber) -> None:
+        """Remove ``subscriber`` and tell the others its awareness clients are gone."""
+        if self.subscribers.pop(subscriber, 0) is None:
+            removals = self.awareness.remove_owner(subscriber)
+            if removals:
+                self.broadcast(self.awareness_frame(removals))
+            if not self.subscribers:
+                self.idle_since = time.monotonic()
+
+    def broadcast(self, frame: bytes, *, exclude: Subscriber | None = None) -> None:
+        """Send one encoded frame to every subscriber except ``exclude`` (the frame is encoded once)."""
+        for subscriber in self.subscribers:
+            if subscriber is not exclude:
+                subscriber.send(frame)
+
+    # -- document ----------------------------------------------------------------------------------
+
+    def apply_update(self, update: bytes, origin: Subscriber | None) -> None:
+        """Merge ``update`` and relay it to the other subscribers.
+
+        Raises ProtocolError when it is malformed or depends on changes this document has not seen: the
+        sender keeps it and sends it again after the earlier ones (or resyncs by state vector). An update
+        with a gap is never merged, because the pycrdt (Yrs) version in use can drop a pending update
+        when a second one is stacked on it before the gap is filled.
+        """
+        if not self._integrable(update):
+            raise ProtocolError(ErrorCode.MISSING_DEPENDENCIES, "update depends on changes the hub has not received")
+        try:
+            self.doc.apply_update(update)
+        except ValueError as exc:
+            raise ProtocolError(ErrorCode.INVALID_UPDATE, f"update does not decode: {exc}") from None
+        self.broadcast(encode_sync_update(self.name, update), exclude=origin)
+
+    def _integrable(self, update: bytes) -> bool:
+        """True when every struct of ``update`` continues what the document has (no gap in any client).
+
+        A v1 update starts with its client count; for one client (what an editing replica sends) the next
+        varints are the struct count, the client id and its first clock, so the check costs nothing. An
+        update of several clients (a step 2, built against our state vector, so normally gap-free) is tried
+        on a copy of the document.
+        """
+        reader = Reader(update, error_code=ErrorCode.INVALID_UPDATE)
+        try:
+            clients = reader.read_var_uint()
+            if clients == 0:
+                return True
+            if clients == 1:
+                reader.read_var_uint()
+                client, clock = reader.read_var_uint(), reader.read_var_uint()
+                if clock <= decode_state_vector(self.doc.get_state()).get(client, 0):
+                    return True
+                get_state(update)  # a gap, or garbage that merely starts like an update: decoding tells
+                return False
+            probe = Doc()
+            probe.apply_update(self.doc.get_update())
+            probe.apply_update(update)
+            return _leftover_clients(update, probe) == 0
+        except (ProtocolError, ValueError):
+            raise ProtocolError(ErrorCode.INVALID_UPDATE, "update does not decode") from None
+
+    def answer_step1(self, state_vector: bytes) -> tuple[bytes, bytes]:
+        """The replies to a client's SyncStep1: step 2 (what it lacks), then our own step 1."""
+        try:
+            missing = self.doc.get_update(state_vector)
+        except ValueError as exc:
+            raise ProtocolError(ErrorCode.INVALID_STATE_VECTOR, f"state vector does not decode: {exc}") from None
+        return (
+            encode_frame(Sync(self.name, SyncStep.STEP2, missing)),
+            encode_frame(Sync(self.name, SyncStep.STEP1, self.doc.get_state())),
+        )
+
+    def contains(self, update: bytes) -> bool:
+        """True when ``update`` brings nothing new (what a readonly client may still be acknowledged for).
+
+        Tried on a copy: nothing new means no change was integrated and nothing was left pending.
+        """
+        if update == EMPTY_UPDATE:
+            return True
+        probe = Doc()
+        probe.apply_update(self.doc.get_update())
+        changed: list[bool] = []
+        probe.observe(lambda _: changed.append(True))
+        try:
+            probe.apply_update(update)
+            return not changed and _leftover_clients(update, probe) == 0
+        except (ValueError, ProtocolError):
+            return False
+
+    def awareness_frame(self, entries: Iterable[AwarenessEntry]) -> bytes:
+        return encode_frame(Awareness(self.name, encode_awareness_update(list(entries))))
+
+    @property
+    def idle(self) -> bool:
+        return not self.subscribers and self.pending_writes == 0 and not self.compacting
+
+
+def _leftover_clients(update: bytes, doc: Doc) -> int:
+    """Clients with structs of ``update`` that ``doc`` did not integrate (they wait for missing ones)."""
+    return Reader(get_update(update, doc.get_state())).read_var_uint()

@@ -1,0 +1,257 @@
+"""The domain rules the hub applies to every client write of a record: decisions only, no I/O.
+
+``RecordRules.evaluate`` judges one update from what it changed (a ``sync.watch.Change``) and who sent it.
+It returns an ``Outcome``: the hub's own writes that put the record back in line with its policies and
+lifecycle, the conflicts found, and the violations to report to the author. The hub applies the writes
+(``sync.corrections``), stores the conflicts and violations, and sends the notices.
+
+The decisions themselves are the domain's (``conflict``): stamps are checked with ``check_stamp``, fields
+resolved with ``resolve_field``, status changes judged with ``check_resolved_status``, lists with
+``check_list_kept`` and ``check_append``. What this module adds is the hub's side of invariant 6: every value
+the hub overrides is accounted for, as a conflict (a write that lost to one its author had not seen) or as a
+violation (a write that was not allowed), including writes that came without any stamp.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import msgspec
+
+from conflict import (
+    FieldConflict, FieldResolution, FieldStamp, RecordType, ViolationCode, check_append, check_list_kept,
+    check_resolved_status, check_stamp, parse_clocks, previous_version, removed_entries, resolve_field,
+)
+from sync.access import Principal
+from sync.outcome import NOTHING, FieldWrite, ListAppend, Outcome, StampRestore, StatusChange, Violation
+from sync.watch import MISSING, Change
+
+_ENTRY_METADATA = ("hlc", "user", "device")
+
+
+def _present(value: Any) -> Any:
+    return None if value is MISSING else value
+
+
+def _stamp_view(stamp: FieldStamp) -> dict[str, Any]:
+    return {"value": stamp.value, "device": stamp.device, "user": stamp.user, "hlc": stamp.hlc.encode(),
+            "roles": sorted(stamp.roles)}
+
+
+def _of_fields(clocks: Mapping[str, Any], fields: set[str]) -> dict[str, Any]:
+    """The entries of ``clocks`` that stamp one of ``fields``: all a decision about those fields reads."""
+    return {key: entry for key, entry in clocks.items() if isinstance(key, str) and key.partition("@")[0] in fields}
+
+
+def _digest(value: Any) -> str:
+    try:
+        data = msgspec.json.encode(value, order="sorted")
+    except (TypeError, msgspec.EncodeError):
+        data = repr(value).encode()
+    return hashlib.blake2b(data, digest_size=10).hexdigest()
+
+
+class RecordRules:
+    """Judges client updates of record documents."""
+
+    def evaluate(self, kind: RecordType, change: Change, author: Principal, update_id: str) -> Outcome:
+        """The hub's answer to one update of ``author`` that made ``change``; ``update_id`` names the update."""
+        if change.empty:
+            return NOTHING
+        restores, clocks, stamped, found = self._check_stamps(kind, change, author)
+        touched = set(change.record_now)
+        record = {name: value for name, value in change.record_now.items() if value is not MISSING}
+        table = parse_clocks(_of_fields(clocks, touched))
+        previous = parse_clocks(_of_fields(change.clocks_before, touched))
+        writes: dict[str, FieldWrite] = {}
+        conflicts: list[FieldConflict] = []
+        refused: list[Violation] = []
+        status_change: StatusChange | None = None
+
+        for name in kind.scalar_fields:
+            if name not in touched:
+                continue
+            resolution = resolve_field(kind, name, record, table, previous)
+            conflicts.extend(resolution.conflicts)
+            conflicts.extend(self._lost_writes(resolution, stamped.get(name, ())))
+            if resolution.needs_correction:
+                writes[name] = FieldWrite(name, resolution.value, resolution)
+                if name in change.record_before and name not in stamped and name not in found:
+                    refused.append(self._unstamped(kind, name, change, author, update_id))
+            if name == kind.status_field:
+                before = _present(change.before(name))
+                refusal = self._judge_status(kind, before, resolution)
+                if refusal is not None:
+                    writes[name] = FieldWrite(name, before)  # under the hub's stamp: newer than the refused write
+                    refused.append(refusal)
+                elif resolution.winner is not None:
+                    now = resolution.value if name in writes else record.get(name)
+                    if now is not None and now != before:
+                        status_change = StatusChange(before, now, resolution.winner.user)
+
+        violations = [self._with_kept(v, writes, record) for group in found.values() for v in group]
+        violations += [self._with_kept(v, writes, record) for v in refused]
+        appends, list_violations = self._check_lists(kind, change, author)
+        return Outcome(
+            restores=tuple(restores),
+            writes=tuple(writes.values()),
+            appends=tuple(appends),
+            conflicts=tuple(conflicts),
+            violations=tuple(violations + list_violations),
+            status_change=status_change,
+        )
+
+    @staticmethod
+    def _judge_status(kind: RecordType, before: str | None, resolution: FieldResolution) -> Violation | None:
+        """The lifecycle's verdict on the status the policy picked, judged against the hub's status before."""
+        verdict = check_resolved_status(kind, before, resolution)
+        winner = resolution.winner
+        if verdict or winner is None:  # a refusal always judges a winning write
+            return None
+        code = verdict.code or ViolationCode.INVALID_TRANSITION
+        return Violation(code, resolution.field, verdict.reason, _stamp_view(winner),
+                         f"{code}|{winner.key}|{winner.hlc.encode()}")
+
+    # -- stamps ------------------------------------------------------------------------------------
+
+    def _check_stamps(
+        self, kind: RecordType, change: Change, author: Principal
+    ) -> tuple[list[StampRestore], dict[str, Any], dict[str, tuple[FieldStamp, ...]], dict[str, list[Violation]]]:
+        """Every ``clocks`` entry the update set or removed must be a valid stamp of the author.
+
+        Returns the restores of forged entries, the clocks without them, the author's accepted-identity stamps
+        by field, and the violations found, by field.
+        """
+        before, after = change.clocks_before, change.clocks_after
+        clocks = dict(after)
+        restores: list[StampRestore] = []
+        stamped: dict[str, list[FieldStamp]] = {}
+        found: dict[str, list[Violation]] = {}
+        for key in sorted(set(before) | set(after), key=str):
+            old, new = before.get(key, MISSING), after.get(key, MISSING)
+            if old == new:
+                continue
+            name = str(key).partition("@")[0] or str(key)  # the field it stamps (or claims to)
+            table = parse_clocks({key: new}) if new is not MISSING else None
+            stamp = table.latest(name) if table is not None else None
+            if stamp is not None:
+                verdict = check_stamp(kind, stamp, device=author.device, user=author.user, roles=author.roles)
+                if verdict or verdict.code is not ViolationCode.STAMP_MISMATCH:
+                    stamped.setdefault(name, []).append(stamp)
+                    if not verdict:
+                        identity = f"{verdict.code}|{key}|{stamp.hlc.encode()}"
+                        found.setdefault(name, []).append(
+                            Violation(verdict.code or ViolationCode.ROLE_NOT_ALLOWED, name, verdict.reason,
+                                      _stamp_view(stamp), identity))
+                    continue
+                reason = verdict.reason
+                rejected = {"value": stamp.value, "hlc": stamp.hlc.encode(), "claimed": _stamp_view(stamp)}
+            elif new is MISSING:
+                reason, rejected = f"stamp {key!r} was removed", {"value": None, "stamp": old}
+            else:
+                problem = table.problems[0].message if table is not None and table.problems else "unreadable"
+                reason, rejected = f"stamp {key!r} is malformed: {problem}", {"value": None, "stamp": new}
+            rejected.update(device=author.device, user=author.user)  # who sent it, whatever it claims
+            restores.append(StampRestore(key, None if old is MISSING else old))
+            if old is MISSING:
+                clocks.pop(key, None)
+            else:
+                clocks[key] = old
+            identity = f"{ViolationCode.STAMP_MISMATCH}|{key}|{_digest(new)}"
+            found.setdefault(name, []).append(Violation(ViolationCode.STAMP_MISMATCH, name, reason, rejected, identity))
+        return restores, clocks, {k: tuple(v) for k, v in stamped.items()}, found
+
+    @staticmethod
+    def _lost_writes(resolution: FieldResolution, fresh: Iterable[FieldStamp]) -> list[FieldConflict]:
+        """The author's writes that lost without the domain calling it a conflict.
+
+        ``resolve_field`` judges concurrency by each write's ``prev`` time, so a write that arrives late, after
+        a newer write whose author had seen something newer still, loses silently there. Its author had not
+        seen the winner (its own time would be greater), so for the hub it is a conflict all the same.
+        """
+        winner = resolution.winner
+        if winner is None or not resolution.policy.allows(winner.roles):
+            return []
+        reported = {(c.loser.device, c.loser.hlc) for c in resolution.conflicts}
+        return [
+            FieldConflict(field=resolution.field, winner=winner, loser=stamp)
+            for stamp in fresh
+            if stamp.hlc < winner.hlc and stamp.value != winner.value and resolution.policy.allows(stamp.roles)
+            and (stamp.device, stamp.hlc) not in reported
+        ]
+
+    @staticmethod
+    def _unstamped(kind: RecordType, name: str, change: Change, author: Principal, update_id: str) -> Violation:
+        """A field the update changed without a stamp, which the policy's value overrides."""
+        policy = kind.policy_for(name)
+        if policy.owners and not policy.allows(author.roles):
+            code = ViolationCode.ROLE_NOT_ALLOWED
+            reason = f"{kind.name}.{name} may only be written by {', '.join(sorted(policy.owners))}"
+        else:
+            code = ViolationCode.UNSTAMPED_WRITE
+            reason = f"{kind.name}.{name} was written without a stamp in 'clocks'"
+        rejected = {"value": _present(change.record_now.get(name, MISSING)), "device": author.device,
+                    "user": author.user}
+        return Violation(code, name, reason, rejected, f"{code}|{name}|{update_id}")
+
+    @staticmethod
+    def _with_kept(violation: Violation, writes: Mapping[str, FieldWrite], record: Mapping[str, Any]) -> Violation:
+        kept = writes[violation.field].value if violation.field in writes else record.get(violation.field)
+        return Violation(violation.code, violation.field, violation.message, violation.rejected, violation.key, kept)
+
+    # -- lists -------------------------------------------------------------------------------------
+
+    @staticmethod
+    def _check_lists(kind: RecordType, change: Change, author: Principal) -> tuple[list[ListAppend], list[Violation]]:
+        """Append-only lists keep every entry; role-owned entry fields change only by their owners."""
+        appends: list[ListAppend] = []
+        violations: list[Violation] = []
+        for root, (before, after) in sorted(change.lists.items()):
+            verdict = check_list_kept(kind, root, before, after)
+            if not verdict:
+                missing = removed_entries(before, after)
+                appends.extend(ListAppend(root, entry) for entry in missing)
+                violations.append(Violation(
+                    ViolationCode.ENTRY_REMOVED, root, verdict.reason,
+                    {"value": missing, "device": author.device, "user": author.user},
+                    f"{ViolationCode.ENTRY_REMOVED}|{root}|{_digest(missing)}", kept=missing,
+                ))
+            existing = list(before)
+            for entry in removed_entries(after, before):
+                if isinstance(entry, Mapping):
+                    verdict = check_append(kind, root, entry, author.roles, existing)
+                    if not verdict:
+                        corrected = _corrected_version(kind, root, entry, existing, author.roles)
+                        if corrected is not None:
+                            appends.append(ListAppend(root, corrected, stamped=True))
+                        violations.append(Violation(
+                            verdict.code or ViolationCode.ROLE_NOT_ALLOWED, root, verdict.reason,
+                            {"value": dict(entry), "device": author.device, "user": author.user},
+                            f"{verdict.code}|{root}|{_digest(entry)}", kept=corrected,
+                        ))
+                existing.append(entry)
+        return appends, violations
+
+
+def _corrected_version(
+    kind: RecordType, root: str, entry: Mapping[str, Any], existing: list[Any], roles: frozenset[str]
+) -> dict[str, Any] | None:
+    """A newer version of ``entry``'s item with the fields the author may not change put back.
+
+    An entry without an ``id`` is an item of its own that no later version can replace: it stays, recorded.
+    """
+    item_id = entry.get("id")
+    if not isinstance(item_id, str):
+        return None
+    previous = previous_version(existing, item_id)
+    corrected = {key: value for key, value in entry.items() if key not in _ENTRY_METADATA}
+    for name, policy in kind.entry_policies.get(root, {}).items():
+        if policy.allows(roles):
+            continue
+        if previous is not None and name in previous:
+            corrected[name] = previous[name]
+        else:
+            corrected.pop(name, None)  # back to the schema's default
+    return corrected

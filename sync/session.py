@@ -1,0 +1,323 @@
+"""One WebSocket connection: many documents multiplexed, each authenticated on its own.
+
+Reading is serial: ``receive`` handles one frame at a time and never waits, except that a document's
+authentication (token check, room load) runs as a task while that document's later frames are held.
+Every outgoing frame goes through one bounded queue drained by the writer task, so a slow socket never
+blocks a room; a socket that falls too far behind is closed and resyncs when it reconnects.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+
+from sync.access import Principal, scope_for
+from sync.codes import CloseCode, ErrorCode
+from sync.errors import AuthError, FieldsyncError, LimitExceeded, ProtocolError, StoreError
+from sync.hub import Hub
+from sync.link import Link, LinkState
+from sync.outlet import ConnectionState, Outlet, Transport
+from sync.protocol import (
+    Authenticated, Awareness, AuthToken, BroadcastStateless, Close, Frame, MessageType, Ping, Pong, QueryAwareness,
+    Stateless, Sync, SyncStep, decode_frame, encode_frame,
+)
+from sync.protocol.awareness import decode_awareness_update
+from sync.protocol.control import ErrorNotice, decode_control
+from sync.protocol.lib0 import Reader
+from sync.replies import Replies
+from sync.room import EMPTY_UPDATE
+
+PING = encode_frame(Ping())
+PONG = encode_frame(Pong())
+HELD_BYTES_LIMIT = 16 * 1024 * 1024
+
+Receive = Callable[[], Awaitable[bytes | str | None]]
+
+
+class Session:
+    """The hub side of one connection."""
+
+    def __init__(self, hub: Hub, transport: Transport) -> None:
+        self.hub = hub
+        self.config = hub.config
+        self.outlet = Outlet(transport, queue_limit=hub.config.send_queue_frames)
+        self.replies = Replies(self.outlet.send)
+        self.links: dict[str, Link] = {}
+        self.principal: Principal | None = None
+        self.bucket = hub.device_limits.new_bucket()
+        self.control_bucket = hub.control_limits.new_bucket()
+        self._held_bytes = 0
+        self._group: asyncio.TaskGroup | None = None
+
+    # -- lifecycle ---------------------------------------------------------------------------------
+
+    async def run(self, receive: Receive) -> None:
+        """Serve the connection until the peer leaves or the session is closed."""
+        self.hub.sessions.add(self)
+        try:
+            async with asyncio.TaskGroup() as group:
+                self._group = group
+                writer = group.create_task(self.outlet.run())
+                watchdog = group.create_task(self._watchdog())
+                try:
+                    while self.outlet.open:
+                        data = await receive()
+                        if data is None:
+                            break
+                        if isinstance(data, str):
+                            self.outlet.begin_close(CloseCode.UNSUPPORTED_DATA, f"{ErrorCode.UNSUPPORTED_MESSAGE}: only binary frames are accepted")
+                            break
+                        self.receive(data)
+                finally:
+                    watchdog.cancel()
+                    if self.outlet.open:  # the peer left: nothing more to send
+                        self.outlet.peer_left()
+                        writer.cancel()
+        finally:
+            self.outlet.peer_left()
+            for link in self.links.values():
+                if link.room is not None:
+                    link.room.leave(self)
+            self.links.clear()
+            self.hub.sessions.discard(self)
+
+    @property
+    def state(self) -> ConnectionState:
+        return self.outlet.state
+
+    async def close(self, code: int, reason: str) -> None:
+        """Send what is queued, then close the socket with ``code``."""
+        await self.outlet.close(code, reason)
+
+    async def _watchdog(self) -> None:
+        """Close a connection that never authenticates; ping one that has been sent nothing for a while."""
+        loop = asyncio.get_running_loop()
+        auth_deadline = loop.time() + self.config.auth_timeout_seconds
+        interval = self.config.ping_interval_seconds
+        while self.outlet.open:
+            wait = interval if self.principal else min(interval, auth_deadline - loop.time())
+            await asyncio.sleep(max(0.0, wait))
+            if self.principal is None and loop.time() >= auth_deadline:
+                self.outlet.begin_close(CloseCode.CONNECTION_TIMEOUT, "no document was authenticated in time")
+                return
+            if not self.outlet.sent_recently:
+                self.send(PING)
+            self.outlet.sent_recently = False
+
+    def send(self, frame: bytes) -> None:
+        """Queue one frame for this socket (never blocks): what a room calls on its subscribers."""
+        self.outlet.send(frame)
+
+    # -- incoming frames ---------------------------------------------------------------------------
+
+    def receive(self, data: bytes) -> None:
+        """Handle one binary frame."""
+        if not self.outlet.open or self.hub.closing:
+            return  # not acknowledged, so the sender still holds it and sends it again after reconnecting
+        if len(data) > self.config.max_frame_bytes:
+            self._refuse_raw(data, ErrorCode.FRAME_TOO_LARGE, f"frame of {len(data)} bytes exceeds {self.config.max_frame_bytes}")
+            return
+        try:
+            frame = decode_frame(data)
+        except ProtocolError as exc:
+            if exc.close_code is not None:
+                self.outlet.begin_close(exc.close_code, f"{exc.code}: {exc.reason}")
+            else:
+                self._refuse_raw(data, exc.code, exc.reason)
+            return
+        if isinstance(frame, (Ping, Pong)):
+            if isinstance(frame, Ping):
+                self.send(PONG)
+            return
+        wait = self.bucket.take()
+        if wait:
+            rate = self.config.messages_per_second
+            self.replies.refuse(frame, LimitExceeded(ErrorCode.RATE_LIMITED, f"over {rate:g} messages/s for this device", retry_after=wait))
+            return
+        if isinstance(frame, AuthToken):
+            self._auth(frame.document, frame.token)
+            return
+        link = self.links.get(frame.document)
+        if link is None:
+            if len(self.links) >= self.config.max_documents_per_connection:
+                self.replies.refuse(frame, LimitExceeded(ErrorCode.TOO_MANY_DOCUMENTS, f"at most {self.config.max_documents_per_connection} documents per connection"))
+                return
+            link = self.links[frame.document] = Link(frame.document)
+        if link.state is LinkState.AUTHENTICATED:
+            self._handle(link, frame)
+        elif link.state is LinkState.PENDING:
+            self._hold(link, frame)
+        else:
+            self.replies.refuse(frame, AuthError(ErrorCode.NOT_AUTHENTICATED, "document is not authenticated on this connection"))
+
+    def _hold(self, link: Link, frame: Frame) -> None:
+        size = _size(frame)
+        if len(link.held) >= self.config.pending_frames_per_document or self._held_bytes + size > HELD_BYTES_LIMIT:
+            self.replies.refuse(frame, LimitExceeded(ErrorCode.QUEUE_FULL, "too many frames before authentication"))
+            return
+        link.held.append(frame)
+        self._held_bytes += size
+
+    # -- authentication ----------------------------------------------------------------------------
+
+    def _auth(self, name: str, token: str) -> None:
+        link = self.links.get(name)
+        if link is None:
+            if len(self.links) >= self.config.max_documents_per_connection:
+                limit = self.config.max_documents_per_connection
+                self.replies.deny(name, LimitExceeded(ErrorCode.TOO_MANY_DOCUMENTS, f"at most {limit} documents per connection"))
+                return
+            link = self.links[name] = Link(name)
+        if link.authenticating:
+            return  # the answer to the Auth already in progress answers this one too
+        if link.state is LinkState.DENIED:
+            link.move(LinkState.PENDING)
+        link.authenticating = True
+        assert self._group is not None, "receive() runs inside run()"
+        self._group.create_task(self._authenticate(link, token))
+
+    async def _authenticate(self, link: Link, token: str) -> None:
+        try:
+            principal = self.hub.verifier.verify(token)
+            if self.principal is not None and principal.tenant != self.principal.tenant:
+                raise AuthError(ErrorCode.TENANT_MISMATCH, "a connection serves one tenant")
+            scope = scope_for(principal, link.name)
+            room = link.room or await self.hub.acquire(principal.tenant, link.name)
+        except (AuthError, StoreError) as exc:
+            self._deny(link, exc)
+            return
+        finally:
+            link.authenticating = False
+        if not self.outlet.open:
+            return
+        if self.principal is None:
+            # from now on the device's shared budget applies, charged with what this socket already spent
+            self.principal = principal
+            device_bucket = self.hub.device_limits.bucket(principal.tenant, principal.device)
+            device_bucket.charge(self.bucket.used)
+            control_bucket = self.hub.control_limits.bucket(principal.tenant, principal.device)
+            control_bucket.charge(self.control_bucket.used)
+            self.bucket, self.control_bucket = device_bucket, control_bucket
+        if link.room is None:
+            link.room = room
+            room.join(self)
+        link.scope = scope
+        link.move(LinkState.AUTHENTICATED)
+        self.send(encode_frame(Authenticated(link.name, scope.value)))
+        if len(room.awareness):
+            self.send(room.awareness_frame(room.awareness.snapshot()))
+        self._release_held(link, lambda frame: self._handle(link, frame))
+
+    def _deny(self, link: Link, exc: FieldsyncError) -> None:
+        if link.room is not None:
+            link.room.leave(self)
+            link.room = None
+        link.scope = None
+        link.move(LinkState.DENIED)
+        self.replies.deny(link.name, exc)
+        self._release_held(link, lambda frame: self.replies.refuse(frame, AuthError(ErrorCode.NOT_AUTHENTICATED, "authentication was denied")))
+
+    def _release_held(self, link: Link, handle: Callable[[Frame], None]) -> None:
+        held, link.held = link.held, []
+        self._held_bytes = max(0, self._held_bytes - sum(_size(frame) for frame in held))
+        for frame in held:
+            handle(frame)
+
+    # -- authenticated documents -------------------------------------------------------------------
+
+    def _handle(self, link: Link, frame: Frame) -> None:
+        room = link.room
+        assert room is not None, "an authenticated link has a room"
+        name = link.name
+        match frame:
+            case Sync(step=SyncStep.STEP1, data=state_vector, reply=reply):
+                try:
+                    step2, step1 = room.answer_step1(state_vector)
+                except ProtocolError as exc:
+                    self.replies.notice(name, exc)
+                    return
+                self.send(step2)
+                if not reply:
+                    self.send(step1)
+            case Sync(data=update):
+                self._write(link, update)
+            case Awareness(data=data):
+                try:
+                    entries = decode_awareness_update(data)
+                except ProtocolError as exc:
+                    self.replies.notice(name, exc)
+                    return
+                accepted = room.awareness.apply(entries, self)
+                if accepted:
+                    room.broadcast(room.awareness_frame(accepted), exclude=self)
+            case QueryAwareness():
+                self.send(room.awareness_frame(room.awareness.snapshot()))
+            case Stateless(payload=payload):
+                if self._control_allowed(name):
+                    try:
+                        decode_control(payload)
+                    except ProtocolError as exc:
+                        self.replies.notice(name, exc)
+                        return
+                    self.replies.notice(name, ProtocolError(ErrorCode.UNSUPPORTED_MESSAGE, "no control messages are served yet"))
+            case BroadcastStateless(payload=payload):
+                if self._control_allowed(name):
+                    room.broadcast(encode_frame(Stateless(name, payload)))
+            case Close():
+                room.leave(self)
+                del self.links[name]
+            case _:
+                self.replies.notice(name, ProtocolError(ErrorCode.UNSUPPORTED_MESSAGE, f"{type(frame).__name__} is not sent to the hub"))
+
+    def _write(self, link: Link, update: bytes) -> None:
+        room = link.room
+        assert room is not None
+        if not link.writable:
+            if room.contains(update):
+                self.replies.ack(link.name, True)
+            else:
+                self.replies.ack(link.name, False)
+                self.replies.notice(link.name, AuthError(ErrorCode.READONLY, "this token may only read the document"))
+            return
+        if update == EMPTY_UPDATE:
+            self.replies.ack(link.name, True)
+            return
+        assert self.principal is not None, "an authenticated link has a principal"
+        try:
+            committed, violations = self.hub.merge(room, update, self, self.principal)
+        except ProtocolError as exc:
+            self.replies.ack(link.name, False)
+            self.replies.notice(link.name, exc)
+            return
+        self.replies.ack(link.name, committed)
+        for violation in violations:  # the update is kept as sent; the hub's correction has already gone out
+            self.replies.notify(link.name, ErrorNotice(code=str(violation.code), message=violation.message, field=violation.field))
+
+    def _control_allowed(self, name: str) -> bool:
+        wait = self.control_bucket.take()
+        if wait:
+            limit = self.config.control_messages_per_minute
+            self.replies.notice(name, LimitExceeded(ErrorCode.RATE_LIMITED, f"over {limit} control messages per minute", retry_after=wait))
+        return not wait
+
+    # -- refusals of undecoded frames -------------------------------------------------------------
+
+    def _refuse_raw(self, data: bytes, code: ErrorCode, reason: str) -> None:
+        """Refuse a frame that was not decoded, addressing the document named in its header if any."""
+        reader = Reader(data)
+        try:
+            name = reader.read_var_string()
+            kind = reader.read_var_uint()
+            step = reader.read_var_uint() if kind in (MessageType.SYNC, MessageType.SYNC_REPLY) else None
+        except ProtocolError:
+            self.outlet.begin_close(CloseCode.MESSAGE_TOO_BIG if code is ErrorCode.FRAME_TOO_LARGE else CloseCode.BAD_FRAME, f"{code}: {reason}")
+            return
+        if step in (SyncStep.STEP2, SyncStep.UPDATE):
+            self.replies.ack(name, False)
+        exc = LimitExceeded(code, reason) if code is ErrorCode.FRAME_TOO_LARGE else ProtocolError(code, reason)
+        self.replies.notice(name, exc)
+
+
+def _size(frame: Frame) -> int:
+    data = getattr(frame, "data", b"")
+    return len(data) + len(getattr(frame, "document", ""))

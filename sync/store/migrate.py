@@ -1,0 +1,38 @@
+"""Run the Alembic migrations from code, from any working directory and inside a running event loop."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy.exc import SQLAlchemyError
+
+import migrations
+from sync.errors import StoreError
+from sync.store.sql import describe_error
+
+__all__ = ["MIGRATIONS_DIR", "alembic_config", "upgrade"]
+
+MIGRATIONS_DIR = Path(migrations.__file__).resolve().parent
+"""The installed ``migrations`` package: Alembic's script location."""
+
+
+def alembic_config(url: str) -> Config:
+    """An Alembic configuration for the database at ``url``, independent of any ``alembic.ini``."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    # The options are a ConfigParser, which treats '%' (URL-encoded passwords) as interpolation.
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return config
+
+
+async def upgrade(url: str, revision: str = "head") -> None:
+    """Migrate the database at ``url`` to ``revision``; a no-op when it is already there."""
+    config = alembic_config(url)
+    try:
+        # env.py runs its own event loop, so Alembic gets a thread of its own.
+        await asyncio.to_thread(command.upgrade, config, revision)
+    except (SQLAlchemyError, OSError) as exc:
+        raise StoreError(f"migration to {revision} failed: {describe_error(exc)}") from exc

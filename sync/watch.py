@@ -1,0 +1,136 @@
+"""What one update changed in a record document, and what the document held before it.
+
+The hub judges a client's update by comparing the record before and after the merge. Copying the whole
+record for every update would make a long stream of updates quadratic, so a ``RecordWatch`` observes the
+document's roots instead: the ``record`` and ``clocks`` maps report each changed key with its old value,
+and list roots are copied only when they change (the copy made after one change is the "before" of the
+next one).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from pycrdt import Array, Doc, Map
+
+from conflict import CLOCKS_ROOT, RECORD_ROOT, RecordType
+
+log = logging.getLogger(__name__)
+
+
+class _Missing:
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "MISSING"
+
+
+#: A key that was (or is) absent from its map.
+MISSING: Any = _Missing()
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """The effect of one update on a record document."""
+
+    #: Keys of the ``record`` map the update changed, with their values before it (``MISSING`` if absent).
+    record_before: Mapping[str, Any] = field(default_factory=dict)
+    #: The current ``record`` values of every field the update touched (its map key or one of its stamps).
+    record_now: Mapping[str, Any] = field(default_factory=dict)
+    #: The whole ``clocks`` map before and after the update (empty when the update touched no field).
+    clocks_before: Mapping[str, Any] = field(default_factory=dict)
+    clocks_after: Mapping[str, Any] = field(default_factory=dict)
+    #: List roots the update changed: (entries before, entries after).
+    lists: Mapping[str, tuple[list[Any], list[Any]]] = field(default_factory=dict)
+
+    @property
+    def empty(self) -> bool:
+        return not (self.record_now or self.lists)
+
+    def before(self, name: str) -> Any:
+        """The value field ``name`` had before the update (``MISSING`` when absent)."""
+        return self.record_before.get(name, self.record_now.get(name, MISSING))
+
+
+class RecordWatch:
+    """Observes the roots of one record document; ``begin`` before an update, ``collect`` after it.
+
+    Changes made while no update is being watched (updates from other hub nodes, the hub's own corrections)
+    only mark the list copies stale; ``begin`` refreshes them, so they are never taken for the update's work.
+    """
+
+    def __init__(self, doc: Doc, record_type: RecordType) -> None:
+        self.record_type = record_type
+        self._record: Map = doc.get(RECORD_ROOT, type=Map)
+        self._clocks: Map = doc.get(CLOCKS_ROOT, type=Map)
+        self._lists: dict[str, Array] = {root: doc.get(root, type=Array) for root in record_type.list_roots}
+        self._copies: dict[str, list[Any]] = {}
+        self._stale: set[str] = set(self._lists)
+        self._armed = False
+        self._record_old: dict[str, Any] = {}
+        self._clocks_old: dict[str, Any] = {}
+        self._changed_lists: set[str] = set()
+        self._record.observe(lambda event: self._on_map(self._record_old, event))
+        self._clocks.observe(lambda event: self._on_map(self._clocks_old, event))
+        for root, array in self._lists.items():
+            array.observe(self._list_observer(root))
+
+    def begin(self) -> None:
+        """Start watching one update."""
+        for root in self._stale:
+            self._copies[root] = self._lists[root].to_py() or []
+        self._stale.clear()
+        self._record_old.clear()
+        self._clocks_old.clear()
+        self._changed_lists.clear()
+        self._armed = True
+
+    def collect(self) -> Change:
+        """Stop watching; what the update changed."""
+        self._armed = False
+        lists: dict[str, tuple[list[Any], list[Any]]] = {}
+        for root in self._changed_lists:
+            after = self._lists[root].to_py() or []
+            lists[root] = (self._copies[root], after)
+            self._copies[root] = after
+        touched = set(self._record_old)
+        touched.update(key.partition("@")[0] for key in self._clocks_old)
+        if not touched:
+            return Change(lists=lists)
+        clocks_after: dict[str, Any] = self._clocks.to_py() or {}
+        clocks_before = dict(clocks_after)
+        for key, old in self._clocks_old.items():
+            if old is MISSING:
+                clocks_before.pop(key, None)
+            else:
+                clocks_before[key] = old
+        return Change(
+            record_before=dict(self._record_old),
+            record_now={name: self._record.get(name, MISSING) for name in touched},
+            clocks_before=clocks_before,
+            clocks_after=clocks_after,
+            lists=lists,
+        )
+
+    def _on_map(self, old_values: dict[str, Any], event: Any) -> None:
+        if not self._armed:
+            return
+        # pycrdt re-raises an observer's exception from the next transaction: never let one out of here
+        try:
+            for key, change in event.keys.items():
+                old_values.setdefault(key, change.get("oldValue", MISSING) if change["action"] != "add" else MISSING)
+        except Exception:
+            log.exception("could not read a change of %s", self.record_type.name)
+
+    def _list_observer(self, root: str) -> Callable[[Any], None]:
+        # pycrdt passes the transaction too to a callback that takes a second parameter: take exactly one
+        return lambda _event: self._on_list(root)
+
+    def _on_list(self, root: str) -> None:
+        if self._armed:
+            self._changed_lists.add(root)
+        else:
+            self._stale.add(root)
