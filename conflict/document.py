@@ -1,0 +1,122 @@
+"""How a record lives in a pycrdt ``Doc``: reading its roots, and writing by the ``clocks`` convention.
+
+Writes here are in-memory CRDT operations; whoever owns the document sends and stores the resulting updates.
+Devices write through ``write_field`` and ``append_entry`` so that every write carries its HLC time; the hub
+writes its corrections with ``correct_field`` (the policy's winner is already stamped) or, when it overrides
+a value itself (reverting an invalid status), with ``write_field`` under its own node id.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import msgspec
+from pycrdt import Array, Doc, Map, Text
+
+from conflict.entries import previous_version
+from conflict.errors import DomainError
+from conflict.hlc import Hlc, HlcTimestamp
+from conflict.names import parse_document_name
+from conflict.projection import ProjectionFields, project
+from conflict.records.registry import RecordType, lookup_record_type
+from conflict.resolution import FieldResolution
+from conflict.stamps import CLOCKS_ROOT, RECORD_ROOT, FieldStamp, make_stamp, parse_clocks
+
+
+class DocumentContent(msgspec.Struct, frozen=True):
+    """Plain-Python copies of a record document's roots."""
+
+    record: dict[str, Any]
+    clocks: dict[str, Any]
+    lists: dict[str, list[Any]]
+    texts: dict[str, str]
+
+
+def read_document(doc: Doc, record_type: RecordType | None) -> DocumentContent:
+    """Copy the roots of ``doc``; with no record type, only ``record`` and ``clocks`` are read."""
+    lists = {root: doc.get(root, type=Array).to_py() or [] for root in (record_type.list_roots if record_type else ())}
+    texts = {root: str(doc.get(root, type=Text)) for root in (record_type.text_roots if record_type else ())}
+    return DocumentContent(
+        record=doc.get(RECORD_ROOT, type=Map).to_py() or {},
+        clocks=doc.get(CLOCKS_ROOT, type=Map).to_py() or {},
+        lists=lists,
+        texts=texts,
+    )
+
+
+def project_document(name: str, doc: Doc) -> ProjectionFields:
+    """The projection of document ``name`` held in ``doc``."""
+    try:
+        record_type: RecordType | None = lookup_record_type(parse_document_name(name).kind)
+    except DomainError:
+        record_type = None
+    content = read_document(doc, record_type)
+    return project(name, content.record, content.lists, content.texts)
+
+
+def _json(value: Any) -> Any:
+    # Structs, enums, decimals and datetimes become the JSON values a Y document can hold.
+    return msgspec.to_builtins(value)
+
+
+def _set(record: Map, field: str, value: Any) -> None:
+    if value is None:
+        if field in record:
+            del record[field]
+    else:
+        record[field] = value
+
+
+def write_field(doc: Doc, field: str, value: Any, *, clock: Hlc, user: str, roles: Iterable[str]) -> FieldStamp:
+    """Set scalar ``field`` and its stamp in one transaction; ``None`` removes the field.
+
+    The write's time is made greater than every stamp of the field this replica has seen, so an overwrite
+    always wins over what it overwrote, and ``prev`` records the newest of those stamps.
+    """
+    value = _json(value)
+    with doc.transaction():
+        record = doc.get(RECORD_ROOT, type=Map)
+        clocks = doc.get(CLOCKS_ROOT, type=Map)
+        seen = parse_clocks(clocks.to_py() or {}).latest(field)
+        at = clock.now() if seen is None else clock.observe(seen.hlc)
+        stamp = make_stamp(field, value, hlc=at, user=user, roles=roles, prev=None if seen is None else seen.hlc)
+        _set(record, field, value)
+        clocks[stamp.key] = stamp.to_entry()
+    return stamp
+
+
+def correct_field(doc: Doc, resolution: FieldResolution) -> bool:
+    """Write the policy's value when the merged record holds another; returns whether it wrote."""
+    if not resolution.needs_correction:
+        return False
+    with doc.transaction():
+        _set(doc.get(RECORD_ROOT, type=Map), resolution.field, _json(resolution.value))
+    return True
+
+
+def append_entry(doc: Doc, root: str, entry: Any, *, clock: Hlc, user: str) -> dict[str, Any]:
+    """Append ``entry`` (a dict or Struct) to list ``root``, stamped with its time, author and device.
+
+    For a new version of an item (same ``id``), the time is made greater than the version it replaces.
+    """
+    data = _json(entry)
+    if not isinstance(data, Mapping):
+        raise DomainError(f"a list entry must be an object, got {type(entry).__name__}")
+    data = {key: value for key, value in data.items() if value is not None}
+    with doc.transaction():
+        array = doc.get(root, type=Array)
+        held = previous_version(array.to_py() or [], data["id"]) if isinstance(data.get("id"), str) else None
+        held_time = _entry_time(held)
+        at = clock.now() if held_time is None else clock.observe(held_time)
+        data.update(hlc=at.encode(), user=user, device=clock.node)
+        array.append(data)
+    return data
+
+
+def _entry_time(entry: Mapping[str, Any] | None) -> HlcTimestamp | None:
+    try:
+        return HlcTimestamp.decode(entry["hlc"]) if entry is not None and "hlc" in entry else None
+    except DomainError:
+        return None
+
