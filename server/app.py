@@ -1,0 +1,35 @@
+"""The Litestar application: the sync endpoint and probes around one hub."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from litestar import Litestar
+
+from server.config import Settings
+from server.health import healthz, readyz
+from server.ws import sync_socket
+from sync.access import TokenVerifier
+from sync.hub import Hub
+from sync.store import SqlStore, Store
+
+
+def create_app(settings: Settings, *, verifier: TokenVerifier, store: Store | None = None) -> Litestar:
+    """Build the app; the store is opened and the hub started by the app's lifespan."""
+    store = store or SqlStore(settings.database_url)
+    hub = Hub(store, verifier, config=settings.hub)
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        await store.start()
+        try:
+            async with hub.running():
+                yield
+        finally:
+            await store.close()
+
+    app = Litestar(route_handlers=[sync_socket, healthz, readyz], lifespan=[lifespan])
+    app.state.hub = hub
+    app.state.settings = settings
+    return app

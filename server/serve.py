@@ -1,0 +1,83 @@
+"""``fieldsync serve`` and ``fieldsync migrate``: run the hub under uvicorn with a graceful shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import socket
+import sys
+from types import FrameType
+
+import uvicorn
+
+from server.app import create_app
+from server.auth import JwtVerifier
+from server.config import Settings, describe, resolve_jwt_secret, resolve_public_key
+from sync.errors import StoreError
+from sync.hub import Hub
+from sync.store import migrate
+
+log = logging.getLogger("fieldsync")
+
+
+class HubServer(uvicorn.Server):
+    """Uvicorn, but on SIGTERM/SIGINT the hub first commits and acknowledges what it received and closes
+    every socket with 1001 (going away); only then does uvicorn close the rest."""
+
+    def __init__(self, config: uvicorn.Config, hub: Hub) -> None:
+        super().__init__(config)
+        self.hub = hub
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        await self.hub.shutdown()
+        await super().shutdown(sockets)
+
+
+def build_verifier(settings: Settings) -> JwtVerifier:
+    secret, generated = resolve_jwt_secret(settings)
+    if generated:
+        print(f"fieldsync: generated a development JWT secret in {settings.secret_file}", file=sys.stderr)
+    return JwtVerifier(secret=secret, public_key=resolve_public_key(settings))
+
+
+def run_migrate(settings: Settings) -> int:
+    """Bring the database schema to the newest version."""
+    try:
+        asyncio.run(migrate.upgrade(settings.database_url))
+    except StoreError as exc:
+        print(f"fieldsync: migration failed: {exc.reason}", file=sys.stderr)
+        return 1
+    print(f"fieldsync: database at newest schema ({describe(settings)['database_url']})", file=sys.stderr)
+    return 0
+
+
+def run_serve(settings: Settings) -> int:
+    """Migrate, then serve until SIGTERM/SIGINT."""
+    logging.basicConfig(level=settings.log_level.upper() if settings.log_level != "trace" else "DEBUG",
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    verifier = build_verifier(settings)
+    if run_migrate(settings) != 0:
+        return 1
+    app = create_app(settings, verifier=verifier)
+    config = uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
+        ws="websockets-sansio",
+        ws_max_size=settings.hub.max_frame_bytes * 4,
+        ws_per_message_deflate=False,
+        lifespan="on",
+        timeout_graceful_shutdown=10,
+    )
+    log.info("fieldsync hub on ws://%s:%d/sync (%s)", settings.host, settings.port, describe(settings)["database_url"])
+    # uvicorn shuts down gracefully on SIGTERM, then re-raises the signal into the handler that was there
+    # before it; this one turns that into a clean exit, so a normal stop is not reported as a crash
+    signal.signal(signal.SIGTERM, _stopped)
+    HubServer(config, app.state.hub).run()
+    return 0
+
+
+def _stopped(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(0)
