@@ -1,0 +1,66 @@
+"""The device SDK: a local SQLite replica, a records API that works offline, and a resilient sync client.
+
+A typical app::
+
+    replica = await LocalReplica.open("device.db", device="tablet-3")
+    records = Records(replica, user="tech-17", roles=["technician"])
+    async with SyncClient(replica, "ws://hub:8765/sync", token) as client:
+        await replica.follow("work_order:WO-1042")
+        await records.set("work_order:WO-1042", status="IN_PROGRESS")  # saved locally at once, sent when online
+
+Imports ``sync.protocol`` (the wire codec), ``sync.codes`` and ``conflict`` only, never the hub.
+"""
+
+from __future__ import annotations
+
+from client_sdk.backoff import Backoff
+from client_sdk.config import SyncConfig
+from client_sdk.connection import Traffic
+from client_sdk.errors import AuthRejected, ClientError, RecordError, RecordNotFound, ReplicaError
+from client_sdk.events import ChangeOrigin, OutboxEntry, RecordChange, RecordView
+from client_sdk.records import Records, record_name
+from client_sdk.replica import LocalReplica
+from client_sdk.state import (
+    Acknowledged,
+    ClientStatus,
+    Connected,
+    Disconnected,
+    DocumentSynced,
+    ErrorReported,
+    ReconnectScheduled,
+    StateChanged,
+    SyncError,
+    SyncEvent,
+    SyncState,
+)
+from client_sdk.sync_client import SyncClient
+
+__all__ = [
+    "Acknowledged",
+    "AuthRejected",
+    "Backoff",
+    "ChangeOrigin",
+    "ClientError",
+    "ClientStatus",
+    "Connected",
+    "Disconnected",
+    "DocumentSynced",
+    "ErrorReported",
+    "LocalReplica",
+    "OutboxEntry",
+    "ReconnectScheduled",
+    "RecordChange",
+    "RecordError",
+    "RecordNotFound",
+    "RecordView",
+    "Records",
+    "ReplicaError",
+    "StateChanged",
+    "SyncClient",
+    "SyncConfig",
+    "SyncError",
+    "SyncEvent",
+    "SyncState",
+    "Traffic",
+    "record_name",
+]

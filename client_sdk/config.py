@@ -1,0 +1,42 @@
+"""Settings of the sync client: every field has a default that suits a field device."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class SyncConfig:
+    """How the sync client reconnects, watches its link and sizes its frames."""
+
+    backoff_base: float = 1.0
+    """Seconds: the ceiling of the first reconnect delay (full jitter picks a delay below it)."""
+    backoff_cap: float = 30.0
+    """Seconds: no reconnect delay ceiling grows beyond this."""
+    max_attempts: int | None = None
+    """Reconnect attempts before giving up; ``None`` never gives up (a field device keeps trying)."""
+    heartbeat_interval: float = 25.0
+    """Seconds without receiving anything before the client sends a Ping."""
+    heartbeat_timeout: float = 60.0
+    """Seconds without receiving anything after which the link is declared dead and reopened."""
+    connect_timeout: float = 10.0
+    """Seconds allowed for opening the WebSocket (TCP and handshake)."""
+    refusal_retry: float = 2.0
+    """Seconds before re-sending updates the hub refused for a passing reason (store down, rate limit)."""
+    max_inflight_per_document: int = 16
+    """Update frames of one document sent and not yet acknowledged, at most (the hub limits a device's rate)."""
+    client_name: str = "fieldsync-client-sdk"
+    """Sent with every Auth, for the hub's logs."""
+
+    def __post_init__(self) -> None:
+        if not 0 < self.backoff_base <= self.backoff_cap:
+            raise ValueError(f"need 0 < backoff_base <= backoff_cap, got {self.backoff_base}, {self.backoff_cap}")
+        if self.max_attempts is not None and self.max_attempts < 1:
+            raise ValueError("max_attempts must be at least 1, or None")
+        if not 0 < self.heartbeat_interval < self.heartbeat_timeout:
+            raise ValueError("need 0 < heartbeat_interval < heartbeat_timeout")
+        for name in ("connect_timeout", "refusal_retry"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"{name} must be positive")
+        if self.max_inflight_per_document < 1:
+            raise ValueError("max_inflight_per_document must be at least 1")

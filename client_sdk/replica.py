@@ -1,0 +1,344 @@
+"""The device's local replica: one SQLite file holding documents, outbox, projections and sync metadata.
+
+Every change is one SQLite transaction (WAL, ``synchronous=FULL``): a local edit writes the document state,
+its outbox entry and the record's projection together, a remote update writes the state and the projection.
+An app killed at any instant therefore finds either the whole edit or none of it. Documents are loaded into
+pycrdt ``Doc`` objects the first time they are needed and kept for the life of the replica.
+
+All access is serialised by one lock: the replica is one writer, and the order of its commits is the order
+of the edits, which is the order their updates must reach the hub in.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import time
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from contextlib import asynccontextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import TypeVar
+
+import aiosqlite
+from pycrdt import Doc, merge_updates
+
+from client_sdk import outbox as outbox_module
+from client_sdk import projections
+from client_sdk.errors import RecordNotFound, ReplicaError
+from client_sdk.events import ChangeOrigin, Listeners, OutboxEntry, RecordChange, RecordView
+from conflict import Hlc, HlcTimestamp, project_document
+
+T = TypeVar("T")
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS documents (
+    name TEXT PRIMARY KEY,
+    state BLOB NOT NULL,
+    state_vector BLOB NOT NULL,
+    updated_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS followed (name TEXT PRIMARY KEY, since REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+
+EMPTY_STATE_VECTOR = b"\x00"
+_LOCAL = "local"
+
+
+class LocalReplica:
+    """Documents, outbox and projections of one device, in one SQLite file. Open with ``LocalReplica.open``."""
+
+    def __init__(self, db: aiosqlite.Connection, path: Path, *, device: str, hlc: Hlc, outbox: outbox_module.Outbox,
+                 followed: set[str], wall_clock: Callable[[], float]) -> None:
+        self._db = db
+        self.path = path
+        self.device = device
+        self.hlc = hlc
+        """The device's hybrid logical clock; its last time is saved with every local edit."""
+        self.outbox = outbox
+        self._followed = followed
+        self._wall_clock = wall_clock
+        self._docs: dict[str, Doc] = {}
+        self._lock = asyncio.Lock()
+        self.on_change: Listeners[RecordChange] = Listeners()
+        """One call per committed change of a record, local or remote."""
+        self.on_outbox: Listeners[str] = Listeners()
+        """Called with a document name when its outbox entries were added or acknowledged."""
+        self.on_follow: Listeners[str] = Listeners()
+        """Called with a document name when the device starts following it."""
+
+    @classmethod
+    async def open(
+        cls,
+        path: str | Path,
+        *,
+        device: str,
+        coalesce_ms: float = 50,
+        clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], float] = time.time,
+    ) -> LocalReplica:
+        """Open (or create) the replica file of ``device``; a file belongs to one device for life.
+
+        ``coalesce_ms`` is the outbox's coalescing window. ``clock`` (monotonic seconds) times that window;
+        ``wall_clock`` (Unix seconds) dates changes and drives the device's HLC.
+        """
+        path = Path(path)
+        try:
+            db = await aiosqlite.connect(path, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise ReplicaError(f"cannot open {path}: {exc}") from exc
+        try:
+            await db.execute("PRAGMA journal_mode=WAL")
+            await db.execute("PRAGMA synchronous=FULL")
+            await db.execute("PRAGMA busy_timeout=5000")
+            await db.executescript(SCHEMA + outbox_module.SCHEMA + projections.SCHEMA)
+            meta = dict(await db.execute_fetchall("SELECT key, value FROM meta"))
+            if meta.setdefault("device", device) != device:
+                raise ReplicaError(f"{path} is the replica of device {meta['device']!r}, not {device!r}")
+            await db.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('device', ?)", (device,))
+            last = HlcTimestamp.decode(meta["hlc"]) if "hlc" in meta else None
+            followed = {row[0] for row in await db.execute_fetchall("SELECT name FROM followed")}
+            box = outbox_module.Outbox(db, window=coalesce_ms / 1000, clock=clock, wall_clock=wall_clock)
+            await box.load()
+        except BaseException as exc:
+            await db.close()
+            if isinstance(exc, sqlite3.Error):
+                raise ReplicaError(f"cannot open {path}: {exc}") from exc
+            raise
+        hlc = Hlc(device, lambda: int(wall_clock() * 1000), last=last)
+        return cls(db, path, device=device, hlc=hlc, outbox=box, followed=followed, wall_clock=wall_clock)
+
+    async def close(self) -> None:
+        async with self._lock:
+            await self._db.close()
+
+    async def __aenter__(self) -> LocalReplica:
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self.close()
+
+    # -- plumbing ------------------------------------------------------------------------------------
+
+    @asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        try:
+            await self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                await self._db.execute("ROLLBACK")
+                raise
+            await self._db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            raise ReplicaError(f"replica write failed: {exc}") from exc
+
+    async def _load(self, name: str) -> Doc | None:
+        doc = self._docs.get(name)
+        if doc is None:
+            async with self._db.execute("SELECT state FROM documents WHERE name = ?", (name,)) as cursor:
+                row = await cursor.fetchone()
+            if row is not None:
+                doc = self._docs[name] = Doc()
+                doc.apply_update(row[0])
+        return doc
+
+    async def _save_state(self, name: str, doc: Doc, now: float) -> None:
+        await self._db.execute(
+            "INSERT OR REPLACE INTO documents (name, state, state_vector, updated_at) VALUES (?, ?, ?, ?)",
+            (name, doc.get_update(), doc.get_state(), now),
+        )
+
+    # -- changes -------------------------------------------------------------------------------------
+
+    async def edit(self, name: str, change: Callable[[Doc], T], *, create: bool = False) -> T:
+        """Run ``change`` on document ``name`` and commit the result: state, outbox entry and projection.
+
+        The edit completes even if the caller is cancelled meanwhile, so memory and disk never disagree.
+        Raises ``RecordNotFound`` for an unknown document unless ``create``. An exception from ``change``
+        discards whatever it did (the document is reloaded from disk).
+        """
+        return await asyncio.shield(self._edit(name, change, create))
+
+    async def _edit(self, name: str, change: Callable[[Doc], T], create: bool) -> T:
+        async with self._lock:
+            doc = await self._load(name)
+            if doc is None:
+                if not create:
+                    raise RecordNotFound(name)
+                doc = Doc()
+            base = doc.get_state()
+            updates: list[bytes] = []
+            subscription = doc.observe(lambda event: updates.append(event.update))
+            try:
+                with doc.transaction(origin=_LOCAL):
+                    result = change(doc)
+            except BaseException:
+                self._docs.pop(name, None)  # it may hold part of the change: the next use reloads from disk
+                raise
+            finally:
+                doc.unobserve(subscription)
+            if not updates:
+                return result
+            update = updates[0] if len(updates) == 1 else merge_updates(*updates)
+            fields = project_document(name, doc)
+            now = self._wall_clock()
+            follows = name not in self._followed
+            try:
+                async with self._transaction() as db:
+                    await self._save_state(name, doc, now)
+                    outbox_committed = await self.outbox.add(name, update, base)
+                    view = await projections.save(db, fields, now)
+                    if follows:
+                        await db.execute("INSERT OR IGNORE INTO followed (name, since) VALUES (?, ?)", (name, now))
+                    if self.hlc.last is not None:
+                        await db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('hlc', ?)",
+                                         (self.hlc.last.encode(),))
+            except BaseException:
+                self._docs.pop(name, None)
+                self.outbox.forget_window(name)
+                raise
+            self._docs[name] = doc
+            outbox_committed()
+            self._followed.add(name)
+        self.on_change.emit(RecordChange(name=name, origin=ChangeOrigin.LOCAL, record=view))
+        self.on_outbox.emit(name)
+        if follows:
+            self.on_follow.emit(name)
+        return result
+
+    async def apply_remote(self, name: str, update: bytes) -> RecordView | None:
+        """Apply an update received from the hub and commit it; returns the new projection if anything changed."""
+        return await asyncio.shield(self._apply_remote(name, update))
+
+    async def _apply_remote(self, name: str, update: bytes) -> RecordView | None:
+        async with self._lock:
+            doc = await self._load(name) or Doc()
+            changed: list[bool] = []
+            subscription = doc.observe(lambda _: changed.append(True))
+            try:
+                doc.apply_update(update)
+            except ValueError as exc:
+                self._docs.pop(name, None)
+                raise ReplicaError(f"update for {name} does not decode: {exc}") from None
+            finally:
+                doc.unobserve(subscription)
+            if not changed:
+                self._docs.setdefault(name, doc)
+                return None
+            fields = project_document(name, doc)
+            now = self._wall_clock()
+            try:
+                async with self._transaction() as db:
+                    await self._save_state(name, doc, now)
+                    view = await projections.save(db, fields, now)
+            except BaseException:
+                self._docs.pop(name, None)
+                raise
+            self._docs[name] = doc
+        self.on_change.emit(RecordChange(name=name, origin=ChangeOrigin.REMOTE, record=view))
+        return view
+
+    # -- following -----------------------------------------------------------------------------------
+
+    async def follow(self, *names: str) -> None:
+        """Keep ``names`` in sync from now on (records created here are followed already)."""
+        new = [name for name in dict.fromkeys(names) if name not in self._followed]
+        if not new:
+            return
+        async with self._lock:
+            now = self._wall_clock()
+            async with self._transaction() as db:
+                await db.executemany("INSERT OR IGNORE INTO followed (name, since) VALUES (?, ?)",
+                                     [(name, now) for name in new])
+            self._followed.update(new)
+        for name in new:
+            self.on_follow.emit(name)
+
+    async def unfollow(self, *names: str) -> None:
+        """Stop syncing ``names`` (their local copies stay; unacknowledged edits are still sent)."""
+        async with self._lock:
+            async with self._transaction() as db:
+                await db.executemany("DELETE FROM followed WHERE name = ?", [(name,) for name in names])
+            self._followed.difference_update(names)
+
+    def followed(self) -> list[str]:
+        return sorted(self._followed)
+
+    @property
+    def loaded(self) -> list[str]:
+        """Documents held in memory (loaded on first use)."""
+        return sorted(self._docs)
+
+    # -- reading -------------------------------------------------------------------------------------
+
+    async def exists(self, name: str) -> bool:
+        async with self._lock:
+            return await self._load(name) is not None
+
+    async def read(self, name: str, reader: Callable[[Doc], T]) -> T:
+        """Run ``reader`` on the live document (it must not change it); ``RecordNotFound`` when unknown."""
+        async with self._lock:
+            doc = await self._load(name)
+            if doc is None:
+                raise RecordNotFound(name)
+            return reader(doc)
+
+    async def get(self, name: str) -> RecordView | None:
+        async with self._lock:
+            return await projections.get(self._db, name)
+
+    async def query(self, *, type: str | None = None, status: str | None = None, assignee: str | None = None,
+                    updated_since: datetime | None = None, include_deleted: bool = False,
+                    limit: int | None = None) -> list[RecordView]:
+        """Local records matching every given filter, oldest change first; works offline."""
+        async with self._lock:
+            return await projections.query(self._db, type=type, status=status, assignee=assignee,
+                                           updated_since=updated_since, include_deleted=include_deleted,
+                                           limit=limit)
+
+    async def state_vectors(self, names: Sequence[str]) -> dict[str, bytes]:
+        """The state vector of each document; an empty one for documents this replica has never held."""
+        async with self._lock:
+            result = {name: self._docs[name].get_state() for name in names if name in self._docs}
+            rest = [name for name in names if name not in result]
+            for start in range(0, len(rest), 500):
+                chunk = rest[start:start + 500]
+                marks = ",".join("?" * len(chunk))
+                rows = await self._db.execute_fetchall(
+                    f"SELECT name, state_vector FROM documents WHERE name IN ({marks})", chunk)
+                result.update({name: vector for name, vector in rows})
+            return {name: result.get(name, EMPTY_STATE_VECTOR) for name in names}
+
+    async def missing_for(self, name: str, state_vector: bytes) -> bytes:
+        """What a peer at ``state_vector`` lacks of document ``name`` (a Yjs update)."""
+        async with self._lock:
+            doc = await self._load(name) or Doc()
+            return doc.get_update(state_vector)
+
+    # -- outbox --------------------------------------------------------------------------------------
+
+    async def sendable(self, name: str, after: int = 0, *, force: bool = False) -> list[OutboxEntry]:
+        """Sealed outbox entries of ``name`` above id ``after``; ``force`` seals the open one first."""
+        async with self._lock:
+            return await self.outbox.sealed_entries(name, after, force=force)
+
+    async def first_base(self, name: str) -> bytes | None:
+        async with self._lock:
+            return await self.outbox.first_base(name)
+
+    async def pending(self, name: str | None = None) -> list[OutboxEntry]:
+        """Every unacknowledged entry (of ``name``), oldest first."""
+        async with self._lock:
+            return await self.outbox.entries(name)
+
+    async def acknowledge(self, ids: Iterable[int]) -> list[OutboxEntry]:
+        """Remove entries the hub has stored durably; returns them."""
+        async with self._lock:
+            async with self._transaction():
+                removed, committed = await self.outbox.remove(ids)
+            committed()
+        for name in dict.fromkeys(entry.document for entry in removed):
+            self.on_outbox.emit(name)
+        return removed

@@ -1,0 +1,255 @@
+"""``SyncClient``: keeps a ``LocalReplica`` in sync with the hub, across any number of lost connections.
+
+It owns one background task. That task connects, runs a ``DeviceSession`` with a heartbeat until the
+connection ends, and reconnects after a backoff delay, for ever unless the hub refuses the token (then it
+stops and reports ``AuthRejected`` until ``set_token``) or ``max_attempts`` is reached. The state it exposes
+(offline, connecting, syncing, synced), the pending count and the last error change only through
+``_set_state`` and ``_report``, and every change is also an event.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random as _random
+import time
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any
+
+from client_sdk.backoff import Backoff
+from client_sdk.config import SyncConfig
+from client_sdk.connection import OPEN_ERRORS, Connection, HubProtocolError, LinkDead, Traffic
+from client_sdk.errors import AuthRejected, ReplicaError
+from client_sdk.events import Listeners
+from client_sdk.replica import LocalReplica
+from client_sdk.session import DeviceSession
+from client_sdk.state import (
+    ClientStatus, Connected, Disconnected, ErrorReported, ReconnectScheduled, StateChanged, SyncError, SyncEvent,
+    SyncState, check_transition,
+)
+
+log = logging.getLogger(__name__)
+
+
+class SyncClient:
+    """Syncs every followed document of ``replica`` with the hub at ``url`` (``ws://host:port/sync``).
+
+    ``clock`` (monotonic seconds: when the link was last heard from), ``random`` (uniform in [0, 1), the
+    backoff's jitter) and ``sleep`` (the backoff's wait) are injectable so tests can drive heartbeat and
+    backoff without waiting. Pacing inside a connection (retries after refusals) runs on the event loop's time.
+    """
+
+    def __init__(self, replica: LocalReplica, url: str, token: str, *, config: SyncConfig | None = None,
+                 clock: Callable[[], float] = time.monotonic, random: Callable[[], float] = _random.random,
+                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
+        self.replica = replica
+        self.url = url
+        self.config = config or SyncConfig()
+        self.traffic = Traffic()
+        """Bytes and frames over every connection so far."""
+        self._token = token
+        self._clock = clock
+        self._sleep = sleep
+        self._backoff = Backoff(self.config.backoff_base, self.config.backoff_cap,
+                                max_attempts=self.config.max_attempts, random=random)
+        self._state = SyncState.OFFLINE
+        self._last_error: SyncError | None = None
+        self._events: Listeners[SyncEvent] = Listeners()
+        self._session: DeviceSession | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._changed = asyncio.Event()
+        self._work = asyncio.Event()
+        self._unsubscribe = [replica.on_outbox.add(self._outbox_changed), replica.on_follow.add(self._followed)]
+
+    # -- the app's view --------------------------------------------------------------------------------
+
+    @property
+    def state(self) -> SyncState:
+        return self._state
+
+    @property
+    def pending(self) -> int:
+        """Local updates not yet acknowledged by the hub."""
+        return self.replica.outbox.count()
+
+    @property
+    def last_error(self) -> SyncError | None:
+        return self._last_error
+
+    @property
+    def running(self) -> bool:
+        return self._task is not None and not self._task.done()
+
+    @property
+    def status(self) -> ClientStatus:
+        session = self._session
+        return ClientStatus(state=self._state, pending=self.pending, documents=len(self.replica.followed()),
+                            synced_documents=session.synced_count() if session else 0,
+                            last_error=self._last_error)
+
+    def on_event(self, callback: Callable[[SyncEvent], Any]) -> Callable[[], None]:
+        """Call ``callback`` with every ``SyncEvent``; returns a function that removes it."""
+        return self._events.add(callback)
+
+    async def wait_for(self, predicate: Callable[[SyncClient], bool], timeout: float | None = None) -> None:
+        """Wait until ``predicate(self)`` holds (checked after every change); ``TimeoutError`` otherwise."""
+        async def until() -> None:
+            while not predicate(self):
+                self._changed.clear()
+                await self._changed.wait()
+
+        await asyncio.wait_for(until(), timeout)
+
+    async def wait_synced(self, timeout: float | None = None) -> None:
+        """Wait until every followed document is in sync and the outbox is empty."""
+        await self.wait_for(lambda client: client.state is SyncState.SYNCED and client.pending == 0, timeout)
+
+    # -- control ---------------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start syncing in the background (no-op when running)."""
+        if not self.running:
+            self._backoff.reset()
+            self._task = asyncio.create_task(self._run(), name="fieldsync-sync-client")
+
+    async def stop(self) -> None:
+        """Close the connection and stop; the replica stays usable offline and ``start`` resumes."""
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._set_state(SyncState.OFFLINE)
+
+    async def close(self) -> None:
+        """Stop and detach from the replica."""
+        await self.stop()
+        for unsubscribe in self._unsubscribe:
+            unsubscribe()
+
+    async def __aenter__(self) -> SyncClient:
+        self.start()
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self.close()
+
+    def set_token(self, token: str) -> None:
+        """Use ``token`` from the next connection on; restarts a client that stopped on a refused token."""
+        self._token = token
+        if self._task is not None and self._task.done():
+            self.start()
+
+    # -- the loop ------------------------------------------------------------------------------------
+
+    async def _run(self) -> None:
+        while True:
+            while not (self.replica.followed() or self.replica.outbox.count()):
+                self._work.clear()
+                await self._work.wait()  # nothing to sync: do not hold a socket the hub would time out
+            self._set_state(SyncState.CONNECTING)
+            try:
+                conn = await Connection.open(self.url, timeout=self.config.connect_timeout, traffic=self.traffic,
+                                             clock=self._clock)
+            except OPEN_ERRORS as exc:
+                self._report(SyncError(code="unreachable", message=f"cannot reach {self.url}: {exc}"))
+            else:
+                try:
+                    await self._serve(conn)
+                except AuthRejected as exc:
+                    self._set_state(SyncState.OFFLINE)
+                    self._report(SyncError(code=exc.code, message=exc.reason, fatal=True))
+                    return
+                except Exception as exc:  # a field device keeps trying; the bug is logged with its trace
+                    log.exception("sync connection failed")
+                    self._report(SyncError(code="client_error", message=f"{type(exc).__name__}: {exc}"))
+            self._set_state(SyncState.OFFLINE)
+            delay = self._backoff.next_delay()
+            if delay is None:
+                self._report(SyncError(code="gave_up", fatal=True,
+                                       message=f"no sync after {self._backoff.attempts} attempts"))
+                return
+            self._events.emit(ReconnectScheduled(self._backoff.attempts, delay))
+            await self._sleep(delay)
+
+    async def _serve(self, conn: Connection) -> None:
+        session = DeviceSession(conn, self.replica, self._token, config=self.config,
+                                report=self._report_event, changed=self._recompute)
+        self._session = session
+        self._events.emit(Connected())
+        self._set_state(SyncState.SYNCING)
+        try:
+            await _first_to_end(
+                conn.serve(session.handle),
+                session.run(),
+                conn.heartbeat(self.config.heartbeat_interval, self.config.heartbeat_timeout),
+            )
+        except LinkDead as exc:
+            conn.abort()
+            self._report(SyncError(code="link_dead", message=str(exc)))
+        except (HubProtocolError, ReplicaError) as exc:
+            self._report(SyncError(code="client_error", message=str(exc)))
+        else:  # the hub (or the network) closed the socket: say why
+            code = conn.close_code
+            if code not in (None, 1000):
+                self._report(SyncError(code=f"close_{code}", message=conn.close_reason or "connection closed"))
+        finally:
+            self._session = None
+            await conn.close()
+            self._events.emit(Disconnected(conn.close_code, conn.close_reason))
+
+    # -- state -----------------------------------------------------------------------------------------
+
+    def _set_state(self, new: SyncState) -> None:
+        old = self._state
+        if new is old:
+            return
+        check_transition(old, new)
+        self._state = new
+        if new is SyncState.SYNCED:
+            self._backoff.reset()  # a successful sync: the next loss starts again from the base delay
+        self._events.emit(StateChanged(old, new))
+        self._changed.set()
+
+    def _recompute(self) -> None:
+        session = self._session
+        if session is None or self._state not in (SyncState.SYNCING, SyncState.SYNCED):
+            return
+        self._set_state(SyncState.SYNCED if session.all_synced() else SyncState.SYNCING)
+        self._changed.set()
+
+    def _report(self, error: SyncError) -> None:
+        self._report_event(ErrorReported(error))
+
+    def _report_event(self, event: SyncEvent) -> None:
+        if isinstance(event, ErrorReported):
+            self._last_error = event.error
+            log.info("sync: %s (%s) %s", event.error.code, event.error.document or "-", event.error.message)
+        self._events.emit(event)
+        self._changed.set()
+
+    def _outbox_changed(self, name: str) -> None:
+        if self._session is not None:
+            self._session.outbox_changed(name)
+        self._work.set()
+        self._changed.set()
+
+    def _followed(self, name: str) -> None:
+        if self._session is not None:
+            self._session.follow(name)
+        self._work.set()
+
+
+async def _first_to_end(*coroutines: Coroutine[Any, Any, None]) -> None:
+    """Run ``coroutines`` until one returns or raises; cancel the others; re-raise what ended it."""
+    tasks = [asyncio.create_task(coroutine) for coroutine in coroutines]
+    try:
+        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+    for task in done:
+        if not task.cancelled() and task.exception() is not None:
+            raise task.exception()  # type: ignore[misc]
