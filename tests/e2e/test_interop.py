@@ -1,0 +1,258 @@
+"""Interop: a stock Yjs + @hocuspocus/provider client (tests/interop/client.mjs)
+against the fieldsync hub, with the Python test client on the other side.
+
+The Node kit is installed with ``npm ci --prefix tests/interop``. Without it
+these tests fail (they never skip): interop is a promise of the wire protocol.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pycrdt
+import pytest
+
+from tests.support.client import HubClient
+from tests.support.hub import HubProcess
+
+@pytest.fixture
+def hub(hub_on_store: HubProcess) -> HubProcess:
+    """Interop runs against the hub on each store (SQLite file and Postgres)."""
+    return hub_on_store
+
+
+INTEROP_DIR = Path(__file__).resolve().parents[1] / "interop"
+CLIENT_SCRIPT = INTEROP_DIR / "client.mjs"
+REQUIRED_MODULES = ("yjs", "ws", "@hocuspocus/provider")
+INSTALL_HINT = "run `npm ci --prefix tests/interop` (Node 20+) to install the interop kit"
+
+# Exit codes of client.mjs
+EXIT_OK = 0
+EXIT_TIMEOUT = 1
+EXIT_UNSYNCED = 2
+EXIT_PERMISSION_DENIED = 3
+EXIT_GLOBAL_TIMEOUT = 4
+
+# Longest a single node run may take before the test gives up on it.
+PROCESS_DEADLINE = 40.0
+
+
+@dataclass
+class NodeResult:
+    returncode: int
+    payload: dict[str, Any]
+    stdout: str
+    stderr: str
+
+    def describe(self) -> str:
+        return f"exit {self.returncode}\nstdout: {self.stdout}\nstderr:\n{self.stderr[-4000:]}"
+
+
+@pytest.fixture(scope="session")
+def node_bin() -> str:
+    node = shutil.which("node")
+    if node is None:
+        pytest.fail(f"node is not on PATH; install Node 20+ and {INSTALL_HINT}")
+    missing = [m for m in REQUIRED_MODULES if not (INTEROP_DIR / "node_modules" / m / "package.json").is_file()]
+    if missing:
+        pytest.fail(f"interop node_modules missing ({', '.join(missing)}): {INSTALL_HINT}")
+    return node
+
+
+def _parse_payload(stdout: str) -> dict[str, Any]:
+    lines = [line for line in stdout.splitlines() if line.strip()]
+    if not lines:
+        return {}
+    try:
+        payload = json.loads(lines[-1])
+    except json.JSONDecodeError:
+        return {}
+    return payload if isinstance(payload, dict) else {}
+
+
+def _client_args(node: str, url: str, token: str, document: str, *command: str) -> list[str]:
+    return [node, str(CLIENT_SCRIPT), "--url", url, "--token", token, "--document", document, "--trace", *command]
+
+
+async def _collect(proc: asyncio.subprocess.Process, stderr_head: str = "") -> NodeResult:
+    try:
+        out, err = await asyncio.wait_for(proc.communicate(), PROCESS_DEADLINE)
+    except TimeoutError:
+        proc.kill()
+        out, err = await proc.communicate()
+        stderr = (stderr_head + err.decode(errors="replace"))[-4000:]
+        pytest.fail(
+            f"client.mjs did not exit within {PROCESS_DEADLINE}s\n"
+            f"stdout: {out.decode(errors='replace')}\nstderr:\n{stderr}"
+        )
+    stdout = out.decode(errors="replace")
+    assert proc.returncode is not None
+    return NodeResult(proc.returncode, _parse_payload(stdout), stdout, stderr_head + err.decode(errors="replace"))
+
+
+async def _spawn(node: str, url: str, token: str, document: str, *command: str) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(
+        *_client_args(node, url, token, document, *command),
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        cwd=str(INTEROP_DIR),
+        env={**os.environ, "NODE_NO_WARNINGS": "1"},
+    )
+
+
+async def run_node(node: str, url: str, token: str, document: str, *command: str) -> NodeResult:
+    proc = await _spawn(node, url, token, document, *command)
+    return await _collect(proc)
+
+
+async def _read_until_synced(proc: asyncio.subprocess.Process, timeout: float = 15.0) -> str:
+    """Read the --trace stream until the provider reports the initial sync.
+
+    Returns what was read so far, so it can be shown if the test fails later.
+    """
+    assert proc.stderr is not None
+    seen: list[str] = []
+
+    async def scan() -> None:
+        while True:
+            raw = await proc.stderr.readline()
+            if not raw:
+                raise AssertionError("client.mjs exited before it synced:\n" + "".join(seen))
+            line = raw.decode(errors="replace")
+            seen.append(line)
+            if " event synced" in line:
+                return
+
+    try:
+        await asyncio.wait_for(scan(), timeout)
+    except TimeoutError:
+        proc.kill()
+        await proc.wait()
+        pytest.fail("client.mjs did not sync in time:\n" + "".join(seen))
+    return "".join(seen)
+
+
+def _record_of(value: Any) -> dict[str, Any]:
+    """The record as a dict, from a pycrdt Doc, a pycrdt Map or a plain mapping."""
+    if isinstance(value, pycrdt.Doc):
+        value = value.get("record", type=pycrdt.Map)
+    if isinstance(value, pycrdt.Map):
+        return value.to_py() or {}
+    return dict(value or {})
+
+
+def _has(key: str, expected: Any):
+    def predicate(value: Any) -> bool:
+        return _record_of(value).get(key) == expected
+
+    return predicate
+
+
+# ---------------------------------------------------------------------------
+
+
+async def test_node_set_is_seen_by_python_client(node_bin, hub):
+    document = "work_order:WO-1"
+    token = hub.token(sub="u1", tenant="acme", device="node-1", roles=("technician",))
+
+    result = await run_node(node_bin, hub.ws_url, token, document, "set", "status", "IN_PROGRESS")
+    assert result.returncode == EXIT_OK, result.describe()
+    assert result.payload.get("ok") is True, result.describe()
+    assert result.payload["record"]["status"] == "IN_PROGRESS", result.describe()
+    assert result.payload.get("scope") == "read-write", result.describe()
+    # Every change the provider sent was acknowledged with SyncStatus(true).
+    assert result.payload.get("unsyncedChanges") == 0, result.describe()
+    assert result.payload["syncStatus"]["refused"] == 0, result.describe()
+
+    py_token = hub.token(sub="u2", tenant="acme", device="py-1", roles=("technician",))
+    async with HubClient.connect(hub.ws_url) as c:
+        doc = await c.open(document, py_token)
+        await c.wait_for(document, _has("status", "IN_PROGRESS"), timeout=10)
+        assert _record_of(doc)["status"] == "IN_PROGRESS"
+
+
+async def test_python_set_is_seen_by_node_wait(node_bin, hub):
+    document = "work_order:WO-2"
+    py_token = hub.token(sub="u2", tenant="acme", device="py-1", roles=("technician",))
+    async with HubClient.connect(hub.ws_url) as c:
+        await c.open(document, py_token)
+        assert await c.set_fields(document, {"assignee": "tech-7", "status": "ASSIGNED"})
+
+    token = hub.token(sub="u1", tenant="acme", device="node-1", roles=("technician",))
+    result = await run_node(node_bin, hub.ws_url, token, document, "wait", "assignee", "tech-7", "--timeout", "10")
+    assert result.returncode == EXIT_OK, result.describe()
+    assert result.payload.get("ok") is True, result.describe()
+    assert result.payload["record"]["assignee"] == "tech-7", result.describe()
+    assert result.payload["record"]["status"] == "ASSIGNED", result.describe()
+
+
+async def test_live_update_reaches_waiting_node_client(node_bin, hub):
+    document = "work_order:WO-3"
+    py_token = hub.token(sub="u2", tenant="acme", device="py-1", roles=("technician",))
+    token = hub.token(sub="u1", tenant="acme", device="node-1", roles=("technician",))
+
+    async with HubClient.connect(hub.ws_url) as c:
+        await c.open(document, py_token)
+        assert await c.set_fields(document, {"status": "OPEN"})
+
+        proc = await _spawn(node_bin, hub.ws_url, token, document, "wait", "status", "DONE", "--timeout", "15")
+        try:
+            # The node client is connected, authenticated and synced before the change is made.
+            head = await _read_until_synced(proc)
+            assert await c.set_fields(document, {"status": "DONE"})
+            result = await _collect(proc, head)
+        finally:
+            if proc.returncode is None:
+                proc.kill()
+                await proc.wait()
+
+    assert result.returncode == EXIT_OK, result.describe()
+    assert result.payload.get("ok") is True, result.describe()
+    assert result.payload["record"]["status"] == "DONE", result.describe()
+    # The value arrived as a live update, not in the initial sync.
+    after_sync = result.stderr.split(" event synced", 1)[1]
+    assert any(
+        "<- " in line and '"sync":"Update"' in line for line in after_sync.splitlines()
+    ), result.describe()
+
+
+async def test_readonly_node_client_cannot_write(node_bin, hub):
+    document = "work_order:WO-4"
+    py_token = hub.token(sub="u2", tenant="acme", device="py-1", roles=("technician",))
+    async with HubClient.connect(hub.ws_url) as c:
+        await c.open(document, py_token)
+        assert await c.set_fields(document, {"status": "ASSIGNED"})
+
+    viewer = hub.token(sub="u3", tenant="acme", device="node-ro", roles=("viewer",))
+    result = await run_node(node_bin, hub.ws_url, viewer, document, "set", "status", "HACKED", "--timeout", "5")
+    # The viewer is let in read-only; the provider's update is answered with SyncStatus(false),
+    # which the stock provider ignores (its unsynced counter never returns to 0).
+    assert result.returncode == EXIT_UNSYNCED, result.describe()
+    assert result.payload.get("ok") is False, result.describe()
+    assert result.payload.get("scope") == "readonly", result.describe()
+    assert result.payload.get("error") == "refused", result.describe()
+    assert result.payload["syncStatus"]["refused"] >= 1, result.describe()
+    assert result.payload.get("unsyncedChanges", 0) > 0, result.describe()
+
+    # Nothing of the refused change was stored or passed on.
+    async with HubClient.connect(hub.ws_url) as c:
+        doc = await c.open(document, py_token)
+        await c.wait_for(document, _has("status", "ASSIGNED"), timeout=10)
+        assert _record_of(doc)["status"] == "ASSIGNED"
+
+
+async def test_bad_token_is_permission_denied(node_bin, hub):
+    document = "work_order:WO-5"
+    result = await run_node(node_bin, hub.ws_url, "not-a-valid-token", document, "dump")
+    assert result.returncode == EXIT_PERMISSION_DENIED, result.describe()
+    assert result.payload.get("ok") is False, result.describe()
+    assert result.payload.get("error") == "permission-denied", result.describe()
+    assert isinstance(result.payload.get("reason"), str), result.describe()
+    assert result.payload["record"] == {}, result.describe()

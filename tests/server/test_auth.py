@@ -1,0 +1,224 @@
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import logging
+import time
+from typing import Any
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
+from server.auth import JwtVerifier, mint_token
+from sync.access import Principal
+from sync.codes import ErrorCode
+from sync.errors import AuthError, ConfigError
+
+SECRET = "test-secret-that-is-long-enough-for-hs256"
+CLAIMS: dict[str, Any] = {"sub": "u-1", "tenant": "acme", "device": "tablet-7", "roles": ["technician", "viewer"]}
+EXPECTED = Principal(user="u-1", tenant="acme", device="tablet-7", roles=frozenset({"technician", "viewer"}))
+
+
+@pytest.fixture(scope="module")
+def rsa_key() -> rsa.RSAPrivateKey:
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+def public_pem(key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey) -> str:
+    return key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    ).decode()
+
+
+def claims(**overrides: Any) -> dict[str, Any]:
+    payload = {**CLAIMS, "exp": int(time.time()) + 600, **overrides}
+    return {k: v for k, v in payload.items() if v is not None}
+
+
+def b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def refused(verifier: JwtVerifier, token: str, code: ErrorCode) -> AuthError:
+    with pytest.raises(AuthError) as info:
+        verifier.verify(token)
+    assert info.value.code == code
+    if token:
+        assert token not in str(info.value)
+        assert token not in info.value.reason
+    return info.value
+
+
+def test_valid_hs256_token() -> None:
+    token = jwt.encode(claims(), SECRET, algorithm="HS256")
+    assert JwtVerifier(secret=SECRET).verify(token) == EXPECTED
+
+
+def test_minted_token_verifies() -> None:
+    token = mint_token(SECRET, sub="u-1", tenant="acme", device="tablet-7", roles=("technician", "viewer"))
+    assert JwtVerifier(secret=SECRET).verify(token) == EXPECTED
+    payload = jwt.decode(token, SECRET, algorithms=["HS256"])
+    assert payload["exp"] - payload["iat"] == 3600
+
+
+def test_mint_token_refuses_a_string_of_roles() -> None:
+    with pytest.raises(TypeError):
+        mint_token(SECRET, sub="u", tenant="t", device="d", roles="admin")
+
+
+def test_valid_rs256_token(rsa_key: rsa.RSAPrivateKey) -> None:
+    token = jwt.encode(claims(), rsa_key, algorithm="RS256")
+    assert JwtVerifier(public_key=public_pem(rsa_key)).verify(token) == EXPECTED
+
+
+def test_both_algorithms_when_both_are_configured(rsa_key: rsa.RSAPrivateKey) -> None:
+    verifier = JwtVerifier(secret=SECRET, public_key=public_pem(rsa_key))
+    assert verifier.algorithms == {"HS256", "RS256"}
+    assert verifier.verify(jwt.encode(claims(), rsa_key, algorithm="RS256")) == EXPECTED
+    assert verifier.verify(jwt.encode(claims(), SECRET, algorithm="HS256")) == EXPECTED
+
+
+def test_expired_token() -> None:
+    token = mint_token(SECRET, sub="u", tenant="t", device="d", roles=["viewer"], ttl_seconds=60,
+                       now=time.time() - 3600)
+    error = refused(JwtVerifier(secret=SECRET), token, ErrorCode.TOKEN_EXPIRED)
+    assert "expired" in error.reason
+
+
+def test_leeway_accepts_a_slightly_late_token() -> None:
+    token = jwt.encode(claims(exp=int(time.time()) - 5), SECRET, algorithm="HS256")
+    assert JwtVerifier(secret=SECRET, leeway_seconds=30).verify(token) == EXPECTED
+    refused(JwtVerifier(secret=SECRET, leeway_seconds=0), token, ErrorCode.TOKEN_EXPIRED)
+
+
+def test_token_from_the_future_is_refused() -> None:
+    token = jwt.encode(claims(nbf=int(time.time()) + 3600), SECRET, algorithm="HS256")
+    assert "not valid yet" in refused(JwtVerifier(secret=SECRET), token, ErrorCode.TOKEN_INVALID).reason
+
+
+def test_bad_signature() -> None:
+    token = jwt.encode(claims(), "another-secret-that-is-long-enough-too", algorithm="HS256")
+    error = refused(JwtVerifier(secret=SECRET), token, ErrorCode.TOKEN_INVALID)
+    assert "signature" in error.reason
+
+
+def test_rs256_signed_by_another_key(rsa_key: rsa.RSAPrivateKey) -> None:
+    other = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    token = jwt.encode(claims(), other, algorithm="RS256")
+    refused(JwtVerifier(public_key=public_pem(rsa_key)), token, ErrorCode.TOKEN_INVALID)
+
+
+def test_alg_none_is_refused() -> None:
+    token = jwt.encode(claims(), None, algorithm="none")
+    assert "algorithm" in refused(JwtVerifier(secret=SECRET), token, ErrorCode.TOKEN_INVALID).reason
+    unsigned = f"{b64(json.dumps({'alg': 'none', 'typ': 'JWT'}).encode())}.{b64(json.dumps(claims()).encode())}."
+    refused(JwtVerifier(secret=SECRET), unsigned, ErrorCode.TOKEN_INVALID)
+
+
+def test_other_algorithms_are_refused() -> None:
+    token = jwt.encode(claims(), SECRET * 2, algorithm="HS512")
+    refused(JwtVerifier(secret=SECRET), token, ErrorCode.TOKEN_INVALID)
+
+
+def test_hs256_refused_when_only_a_public_key_is_configured(rsa_key: rsa.RSAPrivateKey) -> None:
+    # Key confusion: an HS256 token "signed" with the public key text must not pass.
+    pem = public_pem(rsa_key)
+    header = b64(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
+    body = b64(json.dumps(claims()).encode())
+    signature = b64(hmac.new(pem.encode(), f"{header}.{body}".encode(), hashlib.sha256).digest())
+    refused(JwtVerifier(public_key=pem), f"{header}.{body}.{signature}", ErrorCode.TOKEN_INVALID)
+
+
+def test_rs256_refused_when_only_a_secret_is_configured(rsa_key: rsa.RSAPrivateKey) -> None:
+    refused(JwtVerifier(secret=SECRET), jwt.encode(claims(), rsa_key, algorithm="RS256"), ErrorCode.TOKEN_INVALID)
+
+
+@pytest.mark.parametrize("claim", ["sub", "tenant", "device", "roles", "exp"])
+def test_missing_claim(claim: str) -> None:
+    token = jwt.encode(claims(**{claim: None}), SECRET, algorithm="HS256")
+    error = refused(JwtVerifier(secret=SECRET), token, ErrorCode.TOKEN_INVALID)
+    assert claim in error.reason
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"roles": "technician"},
+        {"roles": ["technician", 3]},
+        {"roles": {"technician": True}},
+        {"roles": [""]},
+        {"tenant": ""},
+        {"tenant": 42},
+        {"sub": ""},
+        {"device": ["d"]},
+    ],
+)
+def test_claims_of_the_wrong_shape(overrides: dict[str, Any]) -> None:
+    token = jwt.encode(claims(**overrides), SECRET, algorithm="HS256")
+    error = refused(JwtVerifier(secret=SECRET), token, ErrorCode.TOKEN_INVALID)
+    assert next(iter(overrides)) in error.reason
+
+
+def test_empty_roles_list_is_a_valid_token_that_grants_nothing() -> None:
+    token = jwt.encode(claims(roles=[]), SECRET, algorithm="HS256")
+    assert JwtVerifier(secret=SECRET).verify(token).roles == frozenset()
+
+
+@pytest.mark.parametrize("token", ["", "   "])
+def test_empty_token(token: str) -> None:
+    refused(JwtVerifier(secret=SECRET), token, ErrorCode.TOKEN_MISSING)
+
+
+@pytest.mark.parametrize("token", ["not-a-jwt", "a.b.c", "eyJhbGciOiJIUzI1NiJ9.e30", "x" * 20000])
+def test_malformed_token(token: str) -> None:
+    refused(JwtVerifier(secret=SECRET), token, ErrorCode.TOKEN_INVALID)
+
+
+def test_token_never_reaches_messages_or_logs(caplog: pytest.LogCaptureFixture, rsa_key: rsa.RSAPrivateKey) -> None:
+    verifier = JwtVerifier(secret=SECRET, public_key=public_pem(rsa_key))
+    tokens = [
+        jwt.encode(claims(), "wrong-secret-that-is-long-enough-as-well", algorithm="HS256"),
+        jwt.encode(claims(exp=1), SECRET, algorithm="HS256"),
+        jwt.encode(claims(roles="admin"), SECRET, algorithm="HS256"),
+        jwt.encode(claims(tenant=None), SECRET, algorithm="HS256"),
+        jwt.encode(claims(), None, algorithm="none"),
+        jwt.encode(claims(), SECRET * 2, algorithm="HS384"),
+        "garbage.token.value",
+    ]
+    with caplog.at_level(logging.DEBUG):
+        for token in tokens:
+            with pytest.raises(AuthError) as info:
+                verifier.verify(token)
+            error = info.value
+            # PyJWT's exception is not chained, so a logged traceback carries nothing from the token either.
+            assert error.__cause__ is None
+            assert error.__context__ is None or error.__suppress_context__
+            for text in (str(error), repr(error), error.reason):
+                assert token not in text
+                # No part of the token either (its signature is the most sensitive piece).
+                assert all(part not in text for part in token.split(".") if len(part) > 8)
+    assert caplog.records, "refusals are logged at debug level"
+    for token in tokens:
+        assert token not in caplog.text
+        assert all(part not in caplog.text for part in token.split(".") if len(part) > 8)
+
+
+def test_verifier_needs_a_key() -> None:
+    with pytest.raises(ConfigError):
+        JwtVerifier()
+
+
+def test_verifier_refuses_bad_public_keys() -> None:
+    with pytest.raises(ConfigError, match="PEM"):
+        JwtVerifier(public_key="not a key")
+    with pytest.raises(ConfigError, match="RSA"):
+        JwtVerifier(public_key=public_pem(ec.generate_private_key(ec.SECP256R1())))
+
+
+def test_verifier_refuses_a_pem_as_secret(rsa_key: rsa.RSAPrivateKey) -> None:
+    with pytest.raises(ConfigError, match="PEM"):
+        JwtVerifier(secret=public_pem(rsa_key))

@@ -1,0 +1,160 @@
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import types
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from server.auth import JwtVerifier
+from server.cli import main
+from server.config import Settings, load_settings, resolve_jwt_secret
+from sync.access import Principal
+
+ROOT = Path(__file__).resolve().parents[2]
+TOKEN_ARGS = ["token", "--sub", "u-1", "--tenant", "acme", "--device", "tablet-7", "--roles", "technician, viewer"]
+EXPECTED = Principal(user="u-1", tenant="acme", device="tablet-7", roles=frozenset({"technician", "viewer"}))
+
+
+def test_token_uses_the_same_dev_secret_as_serve(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert main(TOKEN_ARGS, environ={}) == 0
+    out, err = capsys.readouterr()
+    token = out.strip()
+    assert "generated a development JWT secret" in err
+    # What `fieldsync serve` would resolve from the same directory and the same (empty) environment.
+    secret, generated = resolve_jwt_secret(load_settings({}))
+    assert generated is False
+    assert secret not in out + err
+    assert JwtVerifier(secret=secret).verify(token) == EXPECTED
+
+    assert main([*TOKEN_ARGS, "--ttl", "60"], environ={}) == 0
+    out, err = capsys.readouterr()
+    assert err == ""
+    assert JwtVerifier(secret=secret).verify(out.strip()) == EXPECTED
+
+
+def test_token_with_configured_secret(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                      capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.chdir(tmp_path)
+    secret = "p" * 40
+    assert main(TOKEN_ARGS, environ={"FIELDSYNC_ENV": "production", "FIELDSYNC_JWT_SECRET": secret}) == 0
+    assert JwtVerifier(secret=secret).verify(capsys.readouterr().out.strip()) == EXPECTED
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_token_cannot_be_minted_with_only_a_public_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    environ = {"FIELDSYNC_ENV": "production", "FIELDSYNC_JWT_PUBLIC_KEY": str(tmp_path / "jwt.pem")}
+    assert main(TOKEN_ARGS, environ=environ) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.startswith("fieldsync: cannot mint a token")
+    assert "Traceback" not in err
+
+
+def test_production_without_a_key_refuses_to_mint(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert main(TOKEN_ARGS, environ={"FIELDSYNC_ENV": "production"}) == 2
+    assert "FIELDSYNC_JWT_SECRET" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_config_error_is_one_line_on_stderr(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(TOKEN_ARGS, environ={"FIELDSYNC_PORT": "eighty"}) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.startswith("fieldsync: FIELDSYNC_PORT")
+    assert err.count("\n") == 1
+
+
+def test_unknown_role_is_warned_about(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                      capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.chdir(tmp_path)
+    args = ["token", "--sub", "u", "--tenant", "t", "--device", "d", "--roles", "technicain"]
+    assert main(args, environ={}) == 0
+    assert "role 'technicain' grants no access" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        [],
+        ["token"],
+        ["token", "--sub", "u", "--tenant", "t", "--device", "d"],
+        ["token", "--sub", "u", "--tenant", "t", "--device", "d", "--roles", " , "],
+        ["token", "--sub", "", "--tenant", "t", "--device", "d", "--roles", "viewer"],
+        ["token", "--sub", "u", "--tenant", "t", "--device", "d", "--roles", "viewer", "--ttl", "0"],
+        ["token", "--sub", "u", "--tenant", "t", "--device", "d", "--roles", "viewer", "--ttl", "soon"],
+        ["frobnicate"],
+    ],
+)
+def test_usage_errors_exit_2(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(argv, environ={}) == 2
+    assert capsys.readouterr().out == ""
+
+
+def test_help_exits_0(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--help"], environ={}) == 0
+    assert "token" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(("command", "handler"), [("serve", "run_serve"), ("migrate", "run_migrate")])
+def test_serve_and_migrate_get_the_loaded_settings(
+    command: str, handler: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[tuple[str, Settings]] = []
+    fake = types.ModuleType("server.serve")
+    fake.run_serve = lambda settings: calls.append(("run_serve", settings)) or 0  # type: ignore[attr-defined]
+    fake.run_migrate = lambda settings: calls.append(("run_migrate", settings)) or 3  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "server.serve", fake)
+    code = main([command], environ={"FIELDSYNC_PORT": "9001"})
+    assert calls == [(handler, Settings(port=9001))]
+    assert code == (0 if command == "serve" else 3)
+
+
+def test_python_dash_m_server_prints_a_verifiable_token(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FIELDSYNC_")}
+    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    env["FIELDSYNC_SECRET_FILE"] = str(tmp_path / "dev.secret")
+    result = subprocess.run(
+        [sys.executable, "-m", "server", *TOKEN_ARGS], cwd=tmp_path, env=env, capture_output=True, text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    secret = (tmp_path / "dev.secret").read_text().strip()
+    assert JwtVerifier(secret=secret).verify(result.stdout.strip()) == EXPECTED
+
+
+def test_python_dash_m_server_config_error(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FIELDSYNC_")}
+    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    env["FIELDSYNC_MAX_FRAME_BYTES"] = "-1"
+    result = subprocess.run(
+        [sys.executable, "-m", "server", *TOKEN_ARGS], cwd=tmp_path, env=env, capture_output=True, text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert result.stderr.startswith("fieldsync: FIELDSYNC_MAX_FRAME_BYTES")
+    assert "Traceback" not in result.stderr
+
+
+def test_rsa_public_key_only_in_development_cannot_mint(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    pem = rsa.generate_private_key(public_exponent=65537, key_size=2048).public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    ).decode()
+    assert main(TOKEN_ARGS, environ={"FIELDSYNC_JWT_PUBLIC_KEY": pem}) == 2
+    assert "cannot mint" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []

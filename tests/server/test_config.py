@@ -1,0 +1,220 @@
+from __future__ import annotations
+
+import os
+import stat
+import sys
+from pathlib import Path
+
+import msgspec
+import pytest
+
+from server.config import Settings, describe, load_settings, resolve_jwt_secret, resolve_public_key
+from sync.config import HubConfig
+from sync.errors import ConfigError
+
+SECRET = "s" * 40
+
+
+def test_empty_environ_gives_embedded_defaults() -> None:
+    settings = load_settings({})
+    assert settings == Settings()
+    assert settings.host == "127.0.0.1"
+    assert settings.port == 8765
+    assert settings.database_url == "sqlite+aiosqlite:///./fieldsync.db"
+    assert settings.redis_url is None
+    assert settings.jwt_secret is None
+    assert settings.jwt_public_key is None
+    assert settings.environment == "development"
+    assert settings.log_level == "info"
+    assert settings.secret_file == "./fieldsync.secret"
+    assert settings.hub == HubConfig()
+
+
+def test_unrelated_variables_are_ignored() -> None:
+    assert load_settings({"PATH": "/bin", "FIELDSYNCX": "1", "FIELDSYNC_TEST_PG_URL": "x"}) == Settings()
+
+
+def test_every_server_variable_is_parsed() -> None:
+    settings = load_settings(
+        {
+            "FIELDSYNC_HOST": "0.0.0.0",
+            "FIELDSYNC_PORT": "9000",
+            "FIELDSYNC_DATABASE_URL": "postgresql+asyncpg://hub:pw@db/fieldsync",
+            "FIELDSYNC_REDIS_URL": "redis://cache:6379/0",
+            "FIELDSYNC_JWT_SECRET": SECRET,
+            "FIELDSYNC_JWT_PUBLIC_KEY": "/etc/fieldsync/jwt.pem",
+            "FIELDSYNC_ENV": "production",
+            "FIELDSYNC_LOG_LEVEL": "DEBUG",
+            "FIELDSYNC_SECRET_FILE": "/var/lib/fieldsync/secret",
+        }
+    )
+    assert settings == Settings(
+        host="0.0.0.0",
+        port=9000,
+        database_url="postgresql+asyncpg://hub:pw@db/fieldsync",
+        redis_url="redis://cache:6379/0",
+        jwt_secret=SECRET,
+        jwt_public_key="/etc/fieldsync/jwt.pem",
+        environment="production",
+        log_level="debug",
+        secret_file="/var/lib/fieldsync/secret",
+    )
+
+
+def test_empty_optional_variables_mean_unset() -> None:
+    settings = load_settings({"FIELDSYNC_REDIS_URL": "", "FIELDSYNC_JWT_SECRET": " ", "FIELDSYNC_JWT_PUBLIC_KEY": ""})
+    assert (settings.redis_url, settings.jwt_secret, settings.jwt_public_key) == (None, None, None)
+
+
+def test_every_hub_field_is_read_and_converted() -> None:
+    environ: dict[str, str] = {}
+    expected: dict[str, int | float] = {}
+    for field in msgspec.structs.fields(HubConfig):
+        value = field.default * 2 + 1
+        environ[f"FIELDSYNC_{field.name.upper()}"] = str(value)
+        expected[field.name] = value
+    hub = load_settings(environ).hub
+    for name, value in expected.items():
+        assert getattr(hub, name) == value
+        assert type(getattr(hub, name)) is type(value)
+
+
+def test_named_hub_variables() -> None:
+    hub = load_settings({"FIELDSYNC_MAX_FRAME_BYTES": "4096", "FIELDSYNC_COMPACTION_THRESHOLD": " 10 ",
+                         "FIELDSYNC_MESSAGES_PER_SECOND": "2.5", "FIELDSYNC_IDLE_UNLOAD_SECONDS": "5"}).hub
+    assert hub.max_frame_bytes == 4096
+    assert hub.compaction_threshold == 10
+    assert hub.messages_per_second == 2.5
+    assert hub.idle_unload_seconds == 5.0
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("FIELDSYNC_PORT", "http"),
+        ("FIELDSYNC_PORT", "80.5"),
+        ("FIELDSYNC_PORT", "0"),
+        ("FIELDSYNC_PORT", "70000"),
+        ("FIELDSYNC_PORT", "-1"),
+        ("FIELDSYNC_HOST", ""),
+        ("FIELDSYNC_DATABASE_URL", " "),
+        ("FIELDSYNC_ENV", "staging"),
+        ("FIELDSYNC_LOG_LEVEL", "loud"),
+        ("FIELDSYNC_SECRET_FILE", ""),
+        ("FIELDSYNC_MAX_FRAME_BYTES", "big"),
+        ("FIELDSYNC_MAX_FRAME_BYTES", "-5"),
+        ("FIELDSYNC_MAX_FRAME_BYTES", "0"),
+        ("FIELDSYNC_COMPACTION_THRESHOLD", "1.5"),
+        ("FIELDSYNC_MESSAGES_PER_SECOND", "0"),
+        ("FIELDSYNC_MESSAGES_PER_SECOND", "nan"),
+        ("FIELDSYNC_AUTH_TIMEOUT_SECONDS", "inf"),
+        ("FIELDSYNC_GROUP_COMMIT_DELAY_MS", "-1"),
+    ],
+)
+def test_bad_value_names_the_variable(variable: str, value: str) -> None:
+    with pytest.raises(ConfigError, match=variable):
+        load_settings({variable: value})
+
+
+def test_unknown_variable_is_refused() -> None:
+    with pytest.raises(ConfigError, match="FIELDSYNC_MAX_FRAME_BYTE\\b") as info:
+        load_settings({"FIELDSYNC_MAX_FRAME_BYTE": "10", "FIELDSYNC_PROT": "1", "FIELDSYNC_TEST_ANYTHING": "1"})
+    assert "FIELDSYNC_PROT" in str(info.value)
+    assert "FIELDSYNC_TEST_ANYTHING" not in str(info.value)
+
+
+def test_production_refuses_a_short_secret() -> None:
+    with pytest.raises(ConfigError, match="FIELDSYNC_JWT_SECRET"):
+        load_settings({"FIELDSYNC_ENV": "production", "FIELDSYNC_JWT_SECRET": "short"})
+
+
+def test_production_without_any_key_is_refused(tmp_path: Path) -> None:
+    secret_file = tmp_path / "secret"
+    settings = load_settings({"FIELDSYNC_ENV": "production", "FIELDSYNC_SECRET_FILE": str(secret_file)})
+    with pytest.raises(ConfigError, match="FIELDSYNC_JWT_SECRET or FIELDSYNC_JWT_PUBLIC_KEY"):
+        resolve_jwt_secret(settings)
+    assert not secret_file.exists()
+
+
+def test_configured_secret_wins(tmp_path: Path) -> None:
+    settings = Settings(jwt_secret=SECRET, secret_file=str(tmp_path / "secret"))
+    assert resolve_jwt_secret(settings) == (SECRET, False)
+    assert resolve_jwt_secret(Settings(environment="production", jwt_secret=SECRET)) == (SECRET, False)
+    assert not (tmp_path / "secret").exists()
+
+
+def test_public_key_only_means_no_secret(tmp_path: Path) -> None:
+    for environment in ("development", "production"):
+        settings = Settings(environment=environment, jwt_public_key="k.pem", secret_file=str(tmp_path / "secret"))
+        assert resolve_jwt_secret(settings) == (None, False)
+    assert not (tmp_path / "secret").exists()
+
+
+def test_development_secret_is_generated_once_and_reused(tmp_path: Path) -> None:
+    secret_file = tmp_path / "fieldsync.secret"
+    settings = load_settings({"FIELDSYNC_SECRET_FILE": str(secret_file)})
+    secret, generated = resolve_jwt_secret(settings)
+    assert generated is True
+    assert secret and len(secret) >= 32
+    assert secret_file.read_text().strip() == secret
+    if sys.platform != "win32":
+        assert stat.S_IMODE(secret_file.stat().st_mode) == 0o600
+    assert resolve_jwt_secret(settings) == (secret, False)
+    assert [p.name for p in tmp_path.iterdir()] == ["fieldsync.secret"]
+
+
+def test_existing_secret_file_is_used(tmp_path: Path) -> None:
+    secret_file = tmp_path / "secret"
+    secret_file.write_text("handmade-secret\n")
+    assert resolve_jwt_secret(Settings(secret_file=str(secret_file))) == ("handmade-secret", False)
+
+
+def test_empty_secret_file_is_refused(tmp_path: Path) -> None:
+    secret_file = tmp_path / "secret"
+    secret_file.write_text("\n")
+    with pytest.raises(ConfigError, match="FIELDSYNC_SECRET_FILE"):
+        resolve_jwt_secret(Settings(secret_file=str(secret_file)))
+
+
+def test_unwritable_secret_location_is_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="FIELDSYNC_SECRET_FILE"):
+        resolve_jwt_secret(Settings(secret_file=str(tmp_path / "missing-dir" / "secret")))
+
+
+def test_public_key_from_text_or_file(tmp_path: Path) -> None:
+    pem = "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n"
+    assert resolve_public_key(Settings(jwt_public_key=pem)) == pem
+    assert resolve_public_key(Settings(jwt_public_key=pem.replace("\n", "\\n"))) == pem
+    path = tmp_path / "jwt.pem"
+    path.write_text(pem)
+    assert resolve_public_key(Settings(jwt_public_key=str(path))) == pem
+    assert resolve_public_key(Settings()) is None
+    with pytest.raises(ConfigError, match="FIELDSYNC_JWT_PUBLIC_KEY"):
+        resolve_public_key(Settings(jwt_public_key=str(tmp_path / "absent.pem")))
+
+
+def test_describe_redacts_secrets() -> None:
+    settings = Settings(
+        jwt_secret=SECRET,
+        database_url="postgresql+asyncpg://hub:db-password@db:5432/fieldsync",
+        redis_url="redis://:redis-password@cache:6379/0",
+        jwt_public_key="-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n",
+    )
+    view = describe(settings)
+    text = repr(view)
+    for secret in (SECRET, "db-password", "redis-password", "AAAA"):
+        assert secret not in text
+    assert view["database_url"] == "postgresql+asyncpg://hub:<redacted>@db:5432/fieldsync"
+    assert view["redis_url"] == "redis://:<redacted>@cache:6379/0"
+    assert view["port"] == 8765
+    assert view["hub"]["max_frame_bytes"] == HubConfig().max_frame_bytes
+    assert describe(Settings())["jwt_secret"] is None
+    assert describe(Settings())["database_url"] == Settings().database_url
+
+
+def test_load_settings_defaults_to_os_environ(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in list(os.environ):
+        if name.startswith("FIELDSYNC_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("FIELDSYNC_PORT", "8123")
+    assert load_settings().port == 8123
