@@ -98,14 +98,18 @@ class Outbox:
     # -- sealing and reading ------------------------------------------------------------------------
 
     def seconds_to_seal(self, name: str) -> float | None:
-        """How long ``name``'s open entry may still absorb edits; ``None`` when it has none (any more)."""
+        """How long until ``name``'s open entry is sealed; ``None`` when it has none.
+
+        An entry whose window has passed is sealed here and reported once as ``0.0``: the sender must act
+        now, since nothing else may wake it to send that entry.
+        """
         held = self._open.get(name)
         if held is None:
             return None
         left = held.opened_at + self.window - self._clock()
         if left <= 0:
-            del self._open[name]  # sealed: waiting for it would wake a sender that has nothing to wait for
-            return None
+            del self._open[name]
+            return 0.0
         return left
 
     async def sealed_entries(self, name: str, after: int = 0, *, force: bool = False) -> list[OutboxEntry]:

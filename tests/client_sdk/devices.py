@@ -32,7 +32,11 @@ class Device:
     async def sync(self, timeout: float = 20) -> None:
         """Come online (if not) and wait until everything is in sync."""
         self.client.start()
-        await self.client.wait_synced(timeout)
+        try:
+            await self.client.wait_synced(timeout)
+        except TimeoutError:
+            recent = "\n  ".join(repr(event) for event in self.events[-15:])
+            raise AssertionError(f"{self.name} not in sync after {timeout} s: {self.client.status}\n  {recent}") from None
 
 
 class Devices:

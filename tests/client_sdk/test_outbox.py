@@ -78,6 +78,18 @@ async def test_a_sealed_entry_never_changes_again(tmp_path: Path) -> None:
     await replica.close()
 
 
+async def test_an_entry_whose_window_passed_is_reported_due_once(tmp_path: Path) -> None:
+    clock = FakeClock()
+    replica = await LocalReplica.open(tmp_path / "d.db", device="d1", clock=clock)
+    records = Records(replica, user="u", roles=["technician"])
+    await records.create("work_order", "WO-1", {"n": 1})
+    clock.now += 1
+    assert replica.outbox.seconds_to_seal("work_order:WO-1") == 0.0, "due now: the sender must not sleep on it"
+    assert replica.outbox.seconds_to_seal("work_order:WO-1") is None
+    assert [e.document for e in await replica.sendable("work_order:WO-1")] == ["work_order:WO-1"]
+    await replica.close()
+
+
 async def test_acknowledged_entries_leave_and_counts_follow(tmp_path: Path) -> None:
     replica = await LocalReplica.open(tmp_path / "d.db", device="d1", coalesce_ms=0)
     records = Records(replica, user="u", roles=["technician"])

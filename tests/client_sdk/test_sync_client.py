@@ -104,6 +104,25 @@ async def test_rapid_edits_become_one_outbox_entry_and_one_frame(hub: HubProcess
     assert all(stored.get("record", type=Map).to_py()[f"reading_{i}"] == i for i in range(10))
 
 
+async def test_an_entry_sealed_while_the_sender_was_busy_is_still_sent(hub: HubProcess, devices: Devices) -> None:
+    a = await devices.make(hub, "dev-a", coalesce_ms=200)
+    await a.records.create("work_order", "WO-1", {"status": "OPEN"})
+    await a.sync()
+    unsealed = a.replica.sendable
+
+    async def slow_sendable(name: str, after: int = 0, *, force: bool = False) -> list:
+        entries = await unsealed(name, after, force=force)
+        if not entries:
+            await asyncio.sleep(0.3)  # the entry's window passes while the sender is still busy
+        return entries
+
+    a.replica.sendable = slow_sendable  # type: ignore[method-assign]
+    await a.records.set(WO, status="IN_PROGRESS")
+    await a.client.wait_synced(5)
+    stored, _ = await stored_doc(hub.database_url, "acme", WO)
+    assert stored.get("record", type=Map).to_py()["status"] == "IN_PROGRESS"
+
+
 async def test_a_readonly_refusal_keeps_the_edits_and_reports_it(hub: HubProcess, devices: Devices) -> None:
     office = await devices.make(hub, "office", roles=("supervisor",))
     await office.records.create("work_order", "WO-1", {"status": "OPEN"})
