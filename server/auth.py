@@ -97,7 +97,11 @@ def _principal(claims: dict[str, Any]) -> Principal:
     roles = claims["roles"]
     if not isinstance(roles, list) or not all(isinstance(role, str) and role for role in roles):
         raise _refuse(ErrorCode.TOKEN_INVALID, "token claim 'roles' must be a list of non-empty strings")
-    return Principal(user=claims["sub"], tenant=claims["tenant"], device=claims["device"], roles=frozenset(roles))
+    teams = claims.get("teams", [])
+    if not isinstance(teams, list) or not all(isinstance(team, str) and team for team in teams):
+        raise _refuse(ErrorCode.TOKEN_INVALID, "token claim 'teams' must be a list of non-empty strings")
+    return Principal(user=claims["sub"], tenant=claims["tenant"], device=claims["device"], roles=frozenset(roles),
+                     teams=frozenset(teams))
 
 
 def _refuse(code: ErrorCode, reason: str) -> AuthError:
@@ -131,6 +135,7 @@ def mint_token(
     tenant: str,
     device: str,
     roles: Sequence[str],
+    teams: Sequence[str] = (),
     ttl_seconds: int = 3600,
     now: float | None = None,
 ) -> str:
@@ -143,6 +148,7 @@ def mint_token(
         "tenant": tenant,
         "device": device,
         "roles": list(roles),
+        **({"teams": list(teams)} if teams else {}),
         "iat": issued,
         "exp": issued + int(ttl_seconds),
     }

@@ -41,6 +41,8 @@ class Principal:
     tenant: str
     device: str
     roles: frozenset[str]
+    teams: frozenset[str] = frozenset()
+    """Teams the user works in (the optional ``teams`` claim), for team scopes."""
 
 
 class TokenVerifier(Protocol):

@@ -36,6 +36,10 @@ class ErrorCode(StrEnum):
     UNKNOWN_RECORD_TYPE = "unknown_record_type"
     UNSUPPORTED_MESSAGE = "unsupported_message"
     INVALID_CONTROL = "invalid_control"
+    # sync scopes (on the ``$scopes`` control document)
+    UNKNOWN_SCOPE = "unknown_scope"
+    INVALID_SCOPE_PARAMS = "invalid_scope_params"
+    TOO_MANY_SCOPES = "too_many_scopes"
     # authentication and authorization
     TOKEN_MISSING = "token_missing"
     TOKEN_INVALID = "token_invalid"

@@ -53,6 +53,8 @@ class WarrantyClaim(Record, kw_only=True):
     status: WarrantyClaimStatus | None = None
     priority: Priority | None = None
     assignee: str | None = None
+    team: str | None = None
+    """The claims team that handles the claim (team scopes follow it)."""
     product: Product | None = None
     customer: Customer | None = None
     claim_amount: Amount | None = None

@@ -12,7 +12,14 @@ import msgspec
 from sync.codes import ErrorCode
 from sync.errors import ProtocolError
 
-__all__ = ["ControlMessage", "ErrorNotice", "Hello", "decode_control", "encode_control"]
+__all__ = [
+    "SCOPES_DOCUMENT", "ControlMessage", "ErrorNotice", "Hello", "ScopeMembers", "Subscribe", "Unsubscribe",
+    "decode_control", "encode_control",
+]
+
+#: The control document that carries scope subscriptions. It is authenticated like any document (an ``Auth``
+#: with the device's token first); it holds no content, and its name can never be a record's.
+SCOPES_DOCUMENT = "$scopes"
 
 
 class ErrorNotice(
@@ -31,6 +38,8 @@ class ErrorNotice(
     """Seconds to wait before retrying, when waiting helps."""
     field: str | None = None
     """The field (or list) the hub corrected, for a notice about a write it did not accept."""
+    subscription: str | None = None
+    """The ``Subscribe.id`` a refusal on the ``$scopes`` document is about."""
 
 
 class Hello(
@@ -44,7 +53,55 @@ class Hello(
     """Client library version."""
 
 
-ControlMessage = ErrorNotice | Hello
+class Subscribe(
+    msgspec.Struct, frozen=True, tag_field="type", tag="subscribe", forbid_unknown_fields=False, omit_defaults=True
+):
+    """Client to hub, on ``$scopes``: follow scope ``scope`` with ``params``.
+
+    The hub answers with a ``ScopeMembers`` carrying the same ``id``, or an ``ErrorNotice`` whose
+    ``subscription`` is that ``id``. Subscribing again with the same ``id`` replaces the subscription.
+    """
+
+    id: str
+    """The client's name for this subscription on this connection, echoed in every answer about it."""
+    scope: str
+    """A scope defined on the hub (``sync/scopes/scopes.toml``)."""
+    params: dict[str, str] = {}
+    """The scope's parameters; those left out take their defaults (often from the token)."""
+    version: int | None = None
+    """The membership version the device holds from an earlier connection; ``None`` the first time."""
+
+
+class Unsubscribe(
+    msgspec.Struct, frozen=True, tag_field="type", tag="unsubscribe", forbid_unknown_fields=False, omit_defaults=True
+):
+    """Client to hub, on ``$scopes``: stop the subscription ``id`` (no answer; unknown ids are ignored)."""
+
+    id: str
+
+
+class ScopeMembers(
+    msgspec.Struct, frozen=True, tag_field="type", tag="scope", forbid_unknown_fields=False, omit_defaults=True
+):
+    """Hub to client, on ``$scopes``: the members of subscription ``id`` at ``version``.
+
+    With ``members`` set it is the whole list (the answer to a first subscribe, or to a version too old to
+    diff): the device's member set becomes exactly that. Otherwise ``added`` and ``removed`` are the
+    changes since the version the device held (on resume) or since the previous message (pushed live).
+    A name in ``removed`` that the device does not hold is simply ignored.
+    """
+
+    id: str
+    scope: str
+    params: dict[str, str]
+    """Every parameter, defaults filled in."""
+    version: int
+    members: list[str] | None = None
+    added: list[str] = []
+    removed: list[str] = []
+
+
+ControlMessage = ErrorNotice | Hello | Subscribe | Unsubscribe | ScopeMembers
 
 _encoder = msgspec.json.Encoder()
 _decoder = msgspec.json.Decoder(ControlMessage)

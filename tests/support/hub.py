@@ -46,8 +46,9 @@ class HubProcess:
         return f"http://127.0.0.1:{self.port}"
 
     def token(self, sub: str = "u1", tenant: str = "acme", device: str = "d1",
-              roles: Sequence[str] = ("technician",), ttl_seconds: int = 3600) -> str:
-        return mint_token(TEST_SECRET, sub=sub, tenant=tenant, device=device, roles=list(roles), ttl_seconds=ttl_seconds)
+              roles: Sequence[str] = ("technician",), ttl_seconds: int = 3600, teams: Sequence[str] = ()) -> str:
+        return mint_token(TEST_SECRET, sub=sub, tenant=tenant, device=device, roles=list(roles), teams=list(teams),
+                          ttl_seconds=ttl_seconds)
 
     def start(self, timeout: float = 30) -> None:
         env = {k: v for k, v in os.environ.items() if not k.startswith("FIELDSYNC_") or k.startswith("FIELDSYNC_TEST_")}
