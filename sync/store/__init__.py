@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from sync.store.base import ConflictRecord, LogEntry, Projection, Store, StoredDocument
+from sync.store.base import ConflictRecord, LogEntry, Projection, ProjectionChange, Store, StoredDocument
 from sync.store.migrate import upgrade
 from sync.store.sql import SqlStore
 
-__all__ = ["ConflictRecord", "LogEntry", "Projection", "SqlStore", "Store", "StoredDocument", "upgrade"]
+__all__ = [
+    "ConflictRecord", "LogEntry", "Projection", "ProjectionChange", "SqlStore", "Store", "StoredDocument", "upgrade",
+]

@@ -6,7 +6,10 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from sync.scopes.definitions import ResolvedScope
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +54,19 @@ class Projection:
     """Timezone-aware; read back in UTC."""
     body: dict[str, Any]
     """The record's fields as JSON-compatible values."""
+
+
+@dataclass(frozen=True, slots=True)
+class ProjectionChange:
+    """A projection as scopes see it, with the number of the save that last changed it."""
+
+    name: str
+    type: str
+    status: str | None
+    assignee: str | None
+    record: dict[str, Any]
+    """The record map (``Projection.body["record"]``)."""
+    seq: int
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -122,7 +138,22 @@ class Store(ABC):
 
     @abstractmethod
     async def save_projections(self, rows: Sequence[Projection]) -> None:
-        """Insert or replace projections, all in one transaction (the last row wins for a repeated name)."""
+        """Insert or replace projections, all in one transaction (the last row wins for a repeated name).
+
+        Each saved row gets the next ``seq`` of its tenant; a tenant's saves commit in the order of their numbers.
+        """
+
+    @abstractmethod
+    async def projection_seq(self, tenant: str) -> int:
+        """The last ``seq`` given to a projection of ``tenant`` (0 before the first); every lower one is committed."""
+
+    @abstractmethod
+    async def scope_members(self, tenant: str, scope: ResolvedScope) -> list[str]:
+        """Names of the projections of ``tenant`` that ``scope`` accepts, sorted (access rules not applied)."""
+
+    @abstractmethod
+    async def projections_changed_since(self, tenant: str, seq: int, *, limit: int = 1000) -> list[ProjectionChange]:
+        """Projections of ``tenant`` whose ``seq`` is above ``seq``, lowest first, at most ``limit``."""
 
     @abstractmethod
     async def get_projection(self, tenant: str, name: str) -> Projection | None:

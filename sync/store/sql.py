@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from sync.errors import ConfigError, StoreError
 from sync.store.base import LogEntry, Projection, Store, StoredDocument
 from sync.store.sql_conflicts import ConflictTable
+from sync.store.sql_scopes import ScopeQueries
 from sync.store.tables import documents, projections, updates
 
 __all__ = ["SqlStore", "compaction_lock_key", "describe_error"]
@@ -48,7 +49,7 @@ def compaction_lock_key(tenant: str, name: str) -> int:
     return int.from_bytes(digest, "big", signed=True)
 
 
-class SqlStore(ConflictTable, Store):
+class SqlStore(ConflictTable, ScopeQueries, Store):
     """The store on SQLite (``sqlite+aiosqlite://``) or Postgres (``postgresql+asyncpg://``)."""
 
     def __init__(self, url: str, *, sqlite_synchronous: str = "FULL", pool_size: int = 10) -> None:
@@ -164,14 +165,23 @@ class SqlStore(ConflictTable, Store):
         for row in rows:
             _require_aware(row.updated_at, "Projection.updated_at")
             latest[(row.tenant, row.name)] = row
-        values = [{field: getattr(row, field) for field in _PROJECTION_COLUMNS} for row in latest.values()]
+        by_tenant: dict[str, list[dict[str, Any]]] = {}
+        for row in latest.values():
+            by_tenant.setdefault(row.tenant, []).append({field: getattr(row, field) for field in _PROJECTION_COLUMNS})
         stmt = self._insert(projections)
         stmt = stmt.on_conflict_do_update(
             index_elements=[projections.c.tenant, projections.c.name],
-            set_={field: stmt.excluded[field] for field in _PROJECTION_FIELDS},
+            set_={field: stmt.excluded[field] for field in (*_PROJECTION_FIELDS, "seq")},
         )
         async with self._transaction("save_projections", exclusive=True) as conn:
-            await conn.execute(stmt, values)
+            # Counters first, in a fixed order: two nodes saving for the same tenants never wait on each other
+            # in a cycle, and each counter's lock is held until the rows it numbered are committed.
+            for tenant in sorted(by_tenant):
+                values = by_tenant[tenant]
+                last = await self._number(conn, tenant, len(values))
+                for seq, value in enumerate(values, start=last - len(values) + 1):
+                    value["seq"] = seq
+            await conn.execute(stmt, [value for values in by_tenant.values() for value in values])
 
     async def get_projection(self, tenant: str, name: str) -> Projection | None:
         query = select(projections).where(projections.c.tenant == tenant, projections.c.name == name)

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
-    JSON, BigInteger, Boolean, DateTime, Index, Integer, LargeBinary, MetaData, String, UniqueConstraint, func,
+    JSON, BigInteger, Boolean, DateTime, Index, Integer, LargeBinary, MetaData, String, UniqueConstraint, func, text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
@@ -90,6 +90,7 @@ class ProjectionRow(Base):
         Index("ix_projections_tenant_type_status", "tenant", "type", "status"),
         Index("ix_projections_tenant_assignee", "tenant", "assignee"),
         Index("ix_projections_tenant_updated_at", "tenant", "updated_at"),
+        Index("ix_projections_tenant_seq", "tenant", "seq"),
     )
 
     tenant: Mapped[str] = mapped_column(String(128), primary_key=True)
@@ -99,6 +100,21 @@ class ProjectionRow(Base):
     assignee: Mapped[str | None] = mapped_column(String(256))
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
     body: Mapped[dict[str, Any]] = mapped_column(JsonBody)
+    seq: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
+    """When the row last changed: the tenant's ``projection_sequences.seq`` assigned by that save."""
+
+
+class ProjectionSequenceRow(Base):
+    """The last ``seq`` given to a projection of each tenant: scope membership versions.
+
+    Saves increment it in their own transaction, so on Postgres its row lock orders the commits of one
+    tenant's saves exactly as their numbers: whoever sees seq N committed has every row numbered below N.
+    """
+
+    __tablename__ = "projection_sequences"
+
+    tenant: Mapped[str] = mapped_column(String(128), primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger)
 
 
 class DeviceRow(Base):
@@ -146,5 +162,6 @@ class ConflictRow(Base):
 documents = DocumentRow.__table__
 updates = UpdateRow.__table__
 projections = ProjectionRow.__table__
+projection_sequences = ProjectionSequenceRow.__table__
 devices = DeviceRow.__table__
 conflicts = ConflictRow.__table__
