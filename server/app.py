@@ -11,14 +11,23 @@ from server.config import Settings
 from server.health import healthz, readyz
 from server.ws import sync_socket
 from sync.access import TokenVerifier
+from sync.errors import ConfigError
 from sync.hub import Hub
+from sync.scopes import load_definitions
 from sync.store import SqlStore, Store
 
 
 def create_app(settings: Settings, *, verifier: TokenVerifier, store: Store | None = None) -> Litestar:
-    """Build the app; the store is opened and the hub started by the app's lifespan."""
+    """Build the app; the store is opened and the hub started by the app's lifespan.
+
+    Raises ``ConfigError`` when the scopes file (``FIELDSYNC_SCOPES_FILE``) is missing or invalid.
+    """
+    try:
+        scopes = load_definitions(settings.scopes_file)
+    except ConfigError as exc:
+        raise ConfigError(f"FIELDSYNC_SCOPES_FILE: {exc}") from None
     store = store or SqlStore(settings.database_url)
-    hub = Hub(store, verifier, config=settings.hub)
+    hub = Hub(store, verifier, config=settings.hub, scopes=scopes)
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:

@@ -19,6 +19,7 @@ import msgspec
 
 from sync.config import HubConfig
 from sync.errors import ConfigError
+from sync.scopes import DEFAULT_SCOPES_FILE
 
 PREFIX = "FIELDSYNC_"
 #: Variables with this prefix are reserved for test harnesses and ignored by ``load_settings``.
@@ -39,6 +40,7 @@ _SERVER_VARIABLES = {
     "environment": "FIELDSYNC_ENV",
     "log_level": "FIELDSYNC_LOG_LEVEL",
     "secret_file": "FIELDSYNC_SECRET_FILE",
+    "scopes_file": "FIELDSYNC_SCOPES_FILE",
 }
 #: Optional settings where an empty variable means "unset" (common in compose files).
 _OPTIONAL = frozenset({"redis_url", "jwt_secret", "jwt_public_key"})
@@ -74,6 +76,10 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     secret_file: str = "./fieldsync.secret"
     """Where development keeps its generated HS256 secret (``FIELDSYNC_SECRET_FILE``); never used in production."""
 
+    scopes_file: str = str(DEFAULT_SCOPES_FILE)
+    """The scope definitions devices may subscribe to (``FIELDSYNC_SCOPES_FILE``; format in the packaged
+    ``sync/scopes/scopes.toml``, the default). The hub refuses to start when it is missing or invalid."""
+
     hub: HubConfig = HubConfig()
     """Engine limits and timings, each from ``FIELDSYNC_<FIELD>`` (``FIELDSYNC_MAX_FRAME_BYTES``, ...)."""
 
@@ -90,6 +96,8 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
             raise ConfigError(f"FIELDSYNC_LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, got {self.log_level!r}")
         if not self.secret_file:
             raise ConfigError("FIELDSYNC_SECRET_FILE must not be empty")
+        if not self.scopes_file:
+            raise ConfigError("FIELDSYNC_SCOPES_FILE must not be empty")
         # A missing key is refused by ``resolve_jwt_secret``, not here: ``fieldsync migrate`` needs no key.
         short = self.jwt_secret is not None and len(self.jwt_secret.encode()) < MIN_PRODUCTION_SECRET_BYTES
         if self.environment == "production" and short:

@@ -52,12 +52,21 @@ class HubConfig(msgspec.Struct, kw_only=True, frozen=True):
     projection_interval_ms: float = 50.0
     """How often changed documents' projections are written."""
 
+    scope_poll_ms: float = 500.0
+    """How often the projections of tenants with scope subscriptions are checked for changes made by other hub
+    nodes (this node's own changes are pushed as soon as their projections are written)."""
+
+    max_scopes_per_connection: int = 32
+    """Scope subscriptions one socket may hold; more are refused with ``too_many_scopes``."""
+
     def __post_init__(self) -> None:
         for field in ("max_frame_bytes", "max_documents_per_connection", "message_burst", "control_messages_per_minute",
-                      "send_queue_frames", "pending_frames_per_document", "compaction_threshold", "group_commit_max_batch"):
+                      "send_queue_frames", "pending_frames_per_document", "compaction_threshold", "group_commit_max_batch",
+                      "max_scopes_per_connection"):
             if getattr(self, field) < 1:
                 raise ConfigError(f"{field} must be at least 1")
-        for field in ("messages_per_second", "auth_timeout_seconds", "ping_interval_seconds", "idle_unload_seconds"):
+        for field in ("messages_per_second", "auth_timeout_seconds", "ping_interval_seconds", "idle_unload_seconds",
+                      "scope_poll_ms"):
             if getattr(self, field) <= 0:
                 raise ConfigError(f"{field} must be positive")
         for field in ("group_commit_delay_ms", "projection_interval_ms"):

@@ -23,13 +23,17 @@ from sync.ratelimit import DeviceLimits
 from sync.referee import Referee
 from sync.review import Review
 from sync.room import Room, RoomState, Subscriber
-from sync.store import ConflictRecord, LogEntry, Store
+from sync.scopes import ScopeRegistry, ScopeService, load_definitions
+from sync.store import ConflictRecord, LogEntry, Store, StoredDocument
 
 if TYPE_CHECKING:
     from sync.session import Session
 
 log = logging.getLogger(__name__)
 Key = tuple[str, str]
+
+#: Most documents one store query loads when many are opened at once.
+LOAD_BATCH = 200
 
 
 class Hub:
@@ -43,6 +47,7 @@ class Hub:
         config: HubConfig | None = None,
         bus: Bus | None = None,
         node_id: str | None = None,
+        scopes: ScopeRegistry | None = None,
     ) -> None:
         self.store = store
         self.verifier = verifier
@@ -62,7 +67,10 @@ class Hub:
         )
         self.referee = Referee(self.node_id, store)
         self.review = Review(self)
+        self.scopes = ScopeService(store, scopes or load_definitions(), poll_ms=self.config.scope_poll_ms)
         self._loads: dict[Key, asyncio.Future[Room]] = {}
+        self._queued_loads: dict[str, list[str]] = {}
+        self._load_tasks: set[asyncio.Task[None]] = set()
         self._bus_backlog: dict[Key, list[bytes]] = {}
         self._dirty: set[Key] = set()
         self._compactions: asyncio.Queue[Key] = asyncio.Queue()
@@ -84,6 +92,7 @@ class Hub:
                     group.create_task(self._compaction_loop(), name="compactor"),
                     group.create_task(self._publish_loop(), name="publisher"),
                     group.create_task(self._maintenance_loop(), name="maintenance"),
+                    group.create_task(self.scopes.run(), name="scopes"),
                 ]
                 try:
                     yield self
@@ -112,35 +121,82 @@ class Hub:
     # -- rooms -------------------------------------------------------------------------------------
 
     async def acquire(self, tenant: str, name: str) -> Room:
-        """The room of (tenant, name), loading it once however many callers ask at the same time."""
+        """The room of (tenant, name), loading it once however many callers ask at the same time.
+
+        First loads asked for in the same event-loop tick (a device opening its 300 documents) are read
+        together, ``LOAD_BATCH`` documents per store query.
+        """
         key = (tenant, name)
         room = self.rooms.get(key)
         if room is not None:
             return room
         load = self._loads.get(key)
         if load is None:
-            load = self._loads[key] = asyncio.ensure_future(self._load(key))
+            load = self._loads[key] = asyncio.get_running_loop().create_future()
+            # Updates from other nodes that arrive from now on are applied after the stored state.
+            self._bus_backlog[key] = []
+            if not self._queued_loads:
+                asyncio.get_running_loop().call_soon(self._start_loads)
+            self._queued_loads.setdefault(tenant, []).append(name)
         return await asyncio.shield(load)
 
-    async def _load(self, key: Key) -> Room:
-        room = Room(*key)
-        self._bus_backlog[key] = []
+    def _start_loads(self) -> None:
+        queued, self._queued_loads = self._queued_loads, {}
+        for tenant, names in queued.items():
+            for start in range(0, len(names), LOAD_BATCH):
+                task = asyncio.ensure_future(self._load(tenant, names[start:start + LOAD_BATCH]))
+                self._load_tasks.add(task)
+                task.add_done_callback(self._load_tasks.discard)
+
+    async def _load(self, tenant: str, names: list[str]) -> None:
+        """Load rooms of ``tenant`` and settle each one's future: its room, or the error that stopped it."""
         try:
-            stored = await self.store.load(*key)
-            for update in room.load(stored):
-                log.error("stored update of %s/%s does not decode (%d bytes); kept in the log", key[0], key[1], len(update))
-            for update in self._bus_backlog[key]:
-                room.doc.apply_update(update)
-            self.referee.watch(room)
-            room.state = RoomState.ACTIVE
-            self.rooms[key] = room
-            if room.log_length >= self.config.compaction_threshold:
-                room.compacting = True
-                self._compactions.put_nowait(key)
-            return room
-        finally:
-            del self._loads[key]
-            del self._bus_backlog[key]
+            if len(names) == 1:
+                stored = {names[0]: await self.store.load(tenant, names[0])}
+            else:
+                stored = await self.store.load_many(tenant, names)
+        except asyncio.CancelledError:
+            for name in names:
+                self._settle((tenant, name), None)
+            raise
+        except Exception as exc:
+            for name in names:
+                self._settle((tenant, name), exc)
+            return
+        for name in names:
+            key = (tenant, name)
+            try:
+                room = self._install(key, stored[name])
+            except Exception as exc:
+                self._settle(key, exc)
+            else:
+                self._settle(key, room)
+
+    def _install(self, key: Key, stored: StoredDocument) -> Room:
+        room = Room(*key)
+        for update in room.load(stored):
+            log.error("stored update of %s/%s does not decode (%d bytes); kept in the log", key[0], key[1], len(update))
+        for update in self._bus_backlog[key]:
+            room.doc.apply_update(update)
+        self.referee.watch(room)
+        room.state = RoomState.ACTIVE
+        self.rooms[key] = room
+        if room.log_length >= self.config.compaction_threshold:
+            room.compacting = True
+            self._compactions.put_nowait(key)
+        return room
+
+    def _settle(self, key: Key, outcome: Room | Exception | None) -> None:
+        """Hand the load's outcome to every caller waiting for it (``None``: the load was cancelled)."""
+        future = self._loads.pop(key)
+        del self._bus_backlog[key]
+        if outcome is None:
+            future.cancel()
+        elif isinstance(outcome, Room):
+            future.set_result(outcome)
+        else:
+            future.set_exception(outcome)
+            future.exception()  # a caller that gave up waiting must not leave it unretrieved
 
     def unload_idle(self, now: float | None = None) -> int:
         """Unload rooms idle for longer than the configured time; returns how many were unloaded."""
@@ -235,6 +291,8 @@ class Hub:
         except StoreError as exc:
             log.error("projection refresh of %d records failed: %s", len(rows), exc.reason)
             self._dirty |= keys
+            return
+        self.scopes.changed({row.tenant for row in rows})
 
     async def _project_loop(self) -> None:
         while True:

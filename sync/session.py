@@ -9,7 +9,8 @@ blocks a room; a socket that falls too far behind is closed and resyncs when it 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any
 
 from sync.access import Principal, scope_for
 from sync.codes import CloseCode, ErrorCode
@@ -22,10 +23,11 @@ from sync.protocol import (
     Stateless, Sync, SyncStep, decode_frame, encode_frame,
 )
 from sync.protocol.awareness import decode_awareness_update
-from sync.protocol.control import ErrorNotice, decode_control
+from sync.protocol.control import SCOPES_DOCUMENT, ErrorNotice, decode_control
 from sync.protocol.lib0 import Reader
 from sync.replies import Replies
 from sync.room import EMPTY_UPDATE
+from sync.scopes import ScopeChannel, control_access
 
 PING = encode_frame(Ping())
 PONG = encode_frame(Pong())
@@ -46,6 +48,10 @@ class Session:
         self.principal: Principal | None = None
         self.bucket = hub.device_limits.new_bucket()
         self.control_bucket = hub.control_limits.new_bucket()
+        self.scopes = ScopeChannel(
+            hub.scopes, self, self.replies, allowed=lambda: self._control_allowed(SCOPES_DOCUMENT), spawn=self._spawn,
+            limit=hub.config.max_scopes_per_connection,
+        )
         self._held_bytes = 0
         self._group: asyncio.TaskGroup | None = None
 
@@ -75,6 +81,7 @@ class Session:
                         writer.cancel()
         finally:
             self.outlet.peer_left()
+            self.scopes.close()
             for link in self.links.values():
                 if link.room is not None:
                     link.room.leave(self)
@@ -108,6 +115,10 @@ class Session:
         """Queue one frame for this socket (never blocks): what a room calls on its subscribers."""
         self.outlet.send(frame)
 
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        assert self._group is not None, "receive() runs inside run()"
+        self._group.create_task(work)
+
     # -- incoming frames ---------------------------------------------------------------------------
 
     def receive(self, data: bytes) -> None:
@@ -138,6 +149,9 @@ class Session:
             self._auth(frame.document, frame.token)
             return
         link = self.links.get(frame.document)
+        if link is None and frame.document == SCOPES_DOCUMENT:  # nothing to hold: no Auth of it is under way
+            self.replies.refuse(frame, AuthError(ErrorCode.NOT_AUTHENTICATED, f"send an Auth for {SCOPES_DOCUMENT} first"))
+            return
         if link is None:
             if len(self.links) >= self.config.max_documents_per_connection:
                 self.replies.refuse(frame, LimitExceeded(ErrorCode.TOO_MANY_DOCUMENTS, f"at most {self.config.max_documents_per_connection} documents per connection"))
@@ -173,16 +187,18 @@ class Session:
         if link.state is LinkState.DENIED:
             link.move(LinkState.PENDING)
         link.authenticating = True
-        assert self._group is not None, "receive() runs inside run()"
-        self._group.create_task(self._authenticate(link, token))
+        self._spawn(self._authenticate(link, token))
 
     async def _authenticate(self, link: Link, token: str) -> None:
         try:
             principal = self.hub.verifier.verify(token)
             if self.principal is not None and principal.tenant != self.principal.tenant:
                 raise AuthError(ErrorCode.TENANT_MISMATCH, "a connection serves one tenant")
-            scope = scope_for(principal, link.name)
-            room = link.room or await self.hub.acquire(principal.tenant, link.name)
+            if link.name == SCOPES_DOCUMENT:  # a control document: no record, no room
+                scope, room = control_access(principal), None
+            else:
+                scope = scope_for(principal, link.name)
+                room = link.room or await self.hub.acquire(principal.tenant, link.name)
         except (AuthError, StoreError) as exc:
             self._deny(link, exc)
             return
@@ -198,13 +214,15 @@ class Session:
             control_bucket = self.hub.control_limits.bucket(principal.tenant, principal.device)
             control_bucket.charge(self.control_bucket.used)
             self.bucket, self.control_bucket = device_bucket, control_bucket
-        if link.room is None:
+        if room is None:
+            self.scopes.principal = principal
+        elif link.room is None:
             link.room = room
             room.join(self)
         link.scope = scope
         link.move(LinkState.AUTHENTICATED)
         self.send(encode_frame(Authenticated(link.name, scope.value)))
-        if len(room.awareness):
+        if room is not None and len(room.awareness):
             self.send(room.awareness_frame(room.awareness.snapshot()))
         self._release_held(link, lambda frame: self._handle(link, frame))
 
@@ -212,6 +230,8 @@ class Session:
         if link.room is not None:
             link.room.leave(self)
             link.room = None
+        if link.name == SCOPES_DOCUMENT:
+            self.scopes.close()
         link.scope = None
         link.move(LinkState.DENIED)
         self.replies.deny(link.name, exc)
@@ -226,6 +246,9 @@ class Session:
     # -- authenticated documents -------------------------------------------------------------------
 
     def _handle(self, link: Link, frame: Frame) -> None:
+        if link.name == SCOPES_DOCUMENT:
+            self.scopes.receive(frame)
+            return
         room = link.room
         assert room is not None, "an authenticated link has a room"
         name = link.name

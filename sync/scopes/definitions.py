@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from conflict import RECORD_TYPES, final_statuses, lifecycle_of
+from conflict import LIFECYCLES, RECORD_TYPES, Role, final_statuses, lifecycle_of
 from sync.access import Principal
 from sync.codes import ErrorCode
 from sync.errors import AuthError, ConfigError, ProtocolError
@@ -27,6 +27,7 @@ PARAM_VALUE = re.compile(r"^[A-Za-z0-9._@-]{1,120}$")
 _TEMPLATE = re.compile(r"\{([a-z][a-z0-9_]*)\}")
 _FROM_TOKEN = ("user", "team")
 _DELETED = "deleted"
+_ROLES = frozenset(Role)
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,7 +167,7 @@ def load_definitions(path: str | Path | None = None) -> ScopeRegistry:
         raise ConfigError(f"scopes file {path}: {exc.strerror or exc}") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"scopes file {path}: {exc}") from None
-    return parse_definitions(data, source=str(path))
+    return parse_definitions(data, source=f"scopes file {path}")
 
 
 def parse_definitions(data: Mapping[str, Any], *, source: str = "scopes") -> ScopeRegistry:
@@ -189,6 +190,7 @@ def _definition(name: str, body: Any, where: str) -> ScopeDefinition:
     roles = body.get("roles")
     if not isinstance(roles, list) or not roles or not all(isinstance(role, str) and role for role in roles):
         raise ConfigError(f"{where}: 'roles' must be a non-empty list of role names")
+    _known_roles(roles, "roles", where)
     raw_params = body.get("params", {})
     if not isinstance(raw_params, dict):
         raise ConfigError(f"{where}: 'params' must be a table")
@@ -216,6 +218,7 @@ def _param(name: str, body: Any, where: str) -> Param:
     others = body.get("others", [])
     if not isinstance(others, list) or not all(isinstance(role, str) for role in others):
         raise ConfigError(f"{where}: 'others' must be a list of role names")
+    _known_roles(others, "others", where)
     required = body.get("required", source is None)
     if not isinstance(required, bool):
         raise ConfigError(f"{where}: 'required' must be true or false")
@@ -253,8 +256,21 @@ def _statuses(kind: str, status: Any, where: str) -> frozenset[str] | None:
             raise ConfigError(f"{where}: status {status!r} needs one record type, not \"*\"")
         return lifecycle_of(kind).open if status == "open" else final_statuses(kind)
     if isinstance(status, list) and status and all(isinstance(s, str) for s in status):
+        lifecycles = LIFECYCLES.values() if kind == "*" else [lifecycle_of(kind)]
+        known = {str(name) for lifecycle in lifecycles for name in lifecycle.statuses}
+        unknown = sorted(set(status) - known)
+        if unknown:
+            of = "any record type" if kind == "*" else kind
+            raise ConfigError(f"{where}: {unknown[0]!r} is not a status of {of} (statuses: {', '.join(sorted(known))})")
         return frozenset(status)
     raise ConfigError(f"{where}: 'status' must be \"open\", \"final\" or a list of statuses")
+
+
+def _known_roles(roles: list[str], key: str, where: str) -> None:
+    # A misspelt role would silently lock everyone out of the scope (or never let anyone choose a param).
+    unknown = sorted(set(roles) - _ROLES)
+    if unknown:
+        raise ConfigError(f"{where}: '{key}' names unknown role {unknown[0]!r} (roles: {', '.join(sorted(_ROLES))})")
 
 
 def _only(body: Mapping[str, Any], allowed: set[str], where: str) -> None:
