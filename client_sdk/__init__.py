@@ -5,7 +5,8 @@ A typical app::
     replica = await LocalReplica.open("device.db", device="tablet-3")
     records = Records(replica, user="tech-17", roles=["technician"])
     async with SyncClient(replica, "ws://hub:8765/sync", token) as client:
-        await replica.follow("work_order:WO-1042")
+        client.follow("my_work_orders")  # a sync scope: every open work order of the token's user
+        await replica.follow("work_order:WO-1042")  # or one record by name
         await records.set("work_order:WO-1042", status="IN_PROGRESS")  # saved locally at once, sent when online
 
 Imports ``sync.protocol`` (the wire codec), ``sync.codes`` and ``conflict`` only, never the hub.
@@ -20,6 +21,7 @@ from client_sdk.errors import AuthRejected, ClientError, RecordError, RecordNotF
 from client_sdk.events import ChangeOrigin, OutboxEntry, RecordChange, RecordView
 from client_sdk.records import Records, record_name
 from client_sdk.replica import LocalReplica
+from client_sdk.scopes import ScopeChange, Subscription, subscription_id
 from client_sdk.state import (
     Acknowledged,
     ClientStatus,
@@ -28,9 +30,11 @@ from client_sdk.state import (
     DocumentSynced,
     ErrorReported,
     ReconnectScheduled,
+    ScopeUpdated,
     StateChanged,
     SyncError,
     SyncEvent,
+    SyncProgress,
     SyncState,
 )
 from client_sdk.sync_client import SyncClient
@@ -55,12 +59,17 @@ __all__ = [
     "RecordView",
     "Records",
     "ReplicaError",
+    "ScopeChange",
+    "ScopeUpdated",
     "StateChanged",
+    "Subscription",
     "SyncClient",
     "SyncConfig",
     "SyncError",
     "SyncEvent",
+    "SyncProgress",
     "SyncState",
     "Traffic",
     "record_name",
+    "subscription_id",
 ]

@@ -7,6 +7,7 @@ the same way; it is rewritten in the same transaction as the document state it c
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from collections.abc import Collection, Sequence
 from typing import Any
 
 import aiosqlite
@@ -70,6 +71,11 @@ async def get(db: aiosqlite.Connection, name: str) -> RecordView | None:
     return None if row is None else _view(row)
 
 
+async def delete(db: aiosqlite.Connection, names: Collection[str]) -> None:
+    """Remove the rows of ``names`` (their documents left the replica)."""
+    await db.executemany("DELETE FROM projections WHERE name = ?", [(name,) for name in names])
+
+
 async def query(
     db: aiosqlite.Connection,
     *,
@@ -79,10 +85,17 @@ async def query(
     updated_since: datetime | None = None,
     include_deleted: bool = False,
     limit: int | None = None,
+    subscriptions: Sequence[str] | None = None,
 ) -> list[RecordView]:
-    """Rows matching every given filter, oldest ``updated_at`` first (``updated_since`` is inclusive)."""
+    """Rows matching every given filter, oldest ``updated_at`` first (``updated_since`` is inclusive).
+
+    ``subscriptions`` keeps the members of those scope subscriptions (``client_sdk.scopes``' table).
+    """
     where: list[str] = []
     args: list[Any] = []
+    if subscriptions is not None:
+        where.append(f"name IN (SELECT name FROM scope_members WHERE id IN ({','.join('?' * len(subscriptions))}))")
+        args.extend(subscriptions)
     for column, value in (("type", type), ("status", status), ("assignee", assignee)):
         if value is not None:
             where.append(f"{column} = ?")

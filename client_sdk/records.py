@@ -171,10 +171,16 @@ class Records:
 
     async def query(self, *, type: str | None = None, status: str | None = None, assignee: str | None = None,
                     updated_since: datetime | None = None, include_deleted: bool = False,
-                    limit: int | None = None) -> list[RecordView]:
-        """Local records matching every given filter (offline too), oldest change first."""
+                    limit: int | None = None, scope: str | None = None,
+                    scope_params: Mapping[str, str] | None = None) -> list[RecordView]:
+        """Local records matching every given filter (offline too), oldest change first.
+
+        ``scope`` keeps the members of a followed sync scope: of every subscription of that scope, or with
+        ``scope_params`` of the one with exactly those params. ``RecordError`` when no such scope is followed.
+        """
         return await self.replica.query(type=type, status=status, assignee=assignee, updated_since=updated_since,
-                                        include_deleted=include_deleted, limit=limit)
+                                        include_deleted=include_deleted, limit=limit, scope=scope,
+                                        scope_params=scope_params)
 
     def on_change(self, callback: Callable[[RecordChange], Any]) -> Callable[[], None]:
         """Call ``callback`` once per committed change, local or remote; returns a function that removes it."""

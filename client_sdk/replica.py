@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
 from pathlib import Path
@@ -25,8 +25,10 @@ from pycrdt import Doc, merge_updates
 
 from client_sdk import outbox as outbox_module
 from client_sdk import projections
-from client_sdk.errors import RecordNotFound, ReplicaError
+from client_sdk import scopes as scopes_module
+from client_sdk.errors import RecordError, RecordNotFound, ReplicaError
 from client_sdk.events import ChangeOrigin, Listeners, OutboxEntry, RecordChange, RecordView
+from client_sdk.scopes import Departures, ScopeChange, ScopeTable, Subscription, subscription_id
 from conflict import Hlc, HlcTimestamp, project_document
 
 T = TypeVar("T")
@@ -50,14 +52,18 @@ class LocalReplica:
     """Documents, outbox and projections of one device, in one SQLite file. Open with ``LocalReplica.open``."""
 
     def __init__(self, db: aiosqlite.Connection, path: Path, *, device: str, hlc: Hlc, outbox: outbox_module.Outbox,
-                 followed: set[str], wall_clock: Callable[[], float]) -> None:
+                 scopes: ScopeTable, followed: set[str], wall_clock: Callable[[], float]) -> None:
         self._db = db
         self.path = path
         self.device = device
         self.hlc = hlc
         """The device's hybrid logical clock; its last time is saved with every local edit."""
         self.outbox = outbox
+        self.scopes = scopes
+        """The followed sync scopes and their members (read it; change it through the methods below)."""
         self._followed = followed
+        """Documents followed by name (``follow`` and local edits); scope members are in ``scopes``."""
+        self._departures = Departures(followed=followed.__contains__, pending=outbox.count, forget=self._forget)
         self._wall_clock = wall_clock
         self._docs: dict[str, Doc] = {}
         self._lock = asyncio.Lock()
@@ -66,7 +72,9 @@ class LocalReplica:
         self.on_outbox: Listeners[str] = Listeners()
         """Called with a document name when its outbox entries were added or acknowledged."""
         self.on_follow: Listeners[str] = Listeners()
-        """Called with a document name when the device starts following it."""
+        """Called with a document name when the device starts following it by name (scope members: ``on_scope``)."""
+        self.on_scope: Listeners[ScopeChange] = Listeners()
+        """Called once per committed change of a subscription: followed, unfollowed, members updated."""
 
     @classmethod
     async def open(
@@ -92,7 +100,7 @@ class LocalReplica:
             await db.execute("PRAGMA journal_mode=WAL")
             await db.execute("PRAGMA synchronous=FULL")
             await db.execute("PRAGMA busy_timeout=5000")
-            await db.executescript(SCHEMA + outbox_module.SCHEMA + projections.SCHEMA)
+            await db.executescript(SCHEMA + outbox_module.SCHEMA + projections.SCHEMA + scopes_module.SCHEMA)
             meta = dict(await db.execute_fetchall("SELECT key, value FROM meta"))
             if meta.setdefault("device", device) != device:
                 raise ReplicaError(f"{path} is the replica of device {meta['device']!r}, not {device!r}")
@@ -101,13 +109,18 @@ class LocalReplica:
             followed = {row[0] for row in await db.execute_fetchall("SELECT name FROM followed")}
             box = outbox_module.Outbox(db, window=coalesce_ms / 1000, clock=clock, wall_clock=wall_clock)
             await box.load()
+            scopes = ScopeTable(db)
+            await scopes.load()
         except BaseException as exc:
             await db.close()
             if isinstance(exc, sqlite3.Error):
                 raise ReplicaError(f"cannot open {path}: {exc}") from exc
             raise
         hlc = Hlc(device, lambda: int(wall_clock() * 1000), last=last)
-        return cls(db, path, device=device, hlc=hlc, outbox=box, followed=followed, wall_clock=wall_clock)
+        replica = cls(db, path, device=device, hlc=hlc, outbox=box, scopes=scopes, followed=followed,
+                      wall_clock=wall_clock)
+        await replica._sweep_leaving()  # a crash may have come between an acknowledgement and the sweep
+        return replica
 
     async def close(self) -> None:
         async with self._lock:
@@ -184,7 +197,7 @@ class LocalReplica:
             update = updates[0] if len(updates) == 1 else merge_updates(*updates)
             fields = project_document(name, doc)
             now = self._wall_clock()
-            follows = name not in self._followed
+            follows = not self.is_followed(name)
             try:
                 async with self._transaction() as db:
                     await self._save_state(name, doc, now)
@@ -201,7 +214,8 @@ class LocalReplica:
                 raise
             self._docs[name] = doc
             outbox_committed()
-            self._followed.add(name)
+            if follows:
+                self._followed.add(name)
         self.on_change.emit(RecordChange(name=name, origin=ChangeOrigin.LOCAL, record=view))
         self.on_outbox.emit(name)
         if follows:
@@ -243,28 +257,103 @@ class LocalReplica:
     # -- following -----------------------------------------------------------------------------------
 
     async def follow(self, *names: str) -> None:
-        """Keep ``names`` in sync from now on (records created here are followed already)."""
+        """Keep ``names`` in sync from now on, whatever scopes they are in (records created here are followed)."""
         new = [name for name in dict.fromkeys(names) if name not in self._followed]
         if not new:
             return
         async with self._lock:
             now = self._wall_clock()
+            started = [name for name in new if not self.is_followed(name)]
             async with self._transaction() as db:
                 await db.executemany("INSERT OR IGNORE INTO followed (name, since) VALUES (?, ?)",
                                      [(name, now) for name in new])
             self._followed.update(new)
-        for name in new:
+        for name in started:
             self.on_follow.emit(name)
 
     async def unfollow(self, *names: str) -> None:
-        """Stop syncing ``names`` (their local copies stay; unacknowledged edits are still sent)."""
+        """Stop syncing ``names`` unless a followed scope holds them (local copies stay; edits are still sent)."""
         async with self._lock:
             async with self._transaction() as db:
                 await db.executemany("DELETE FROM followed WHERE name = ?", [(name,) for name in names])
             self._followed.difference_update(names)
 
     def followed(self) -> list[str]:
-        return sorted(self._followed)
+        """Every followed document: by name, or as a member of a followed scope."""
+        return sorted(self._followed | self.scopes.names())
+
+    def is_followed(self, name: str) -> bool:
+        return name in self._followed or self.scopes.holds(name)
+
+    # -- scopes (``client_sdk.scopes``) ------------------------------------------------------------------
+
+    async def follow_scope(self, scope: str, params: Mapping[str, str] | None = None, *,
+                           keep_removed: bool = False) -> str:
+        """Follow ``scope`` with ``params`` (from the next connection on); returns the subscription id.
+
+        Following it again with the same params is the same subscription (``keep_removed`` is updated).
+        """
+        sub = Subscription(id=subscription_id(scope, params), scope=scope, params=dict(params or {}),
+                           keep_removed=keep_removed)
+        async with self._lock:
+            old = self.scopes.get(sub.id)
+            if old is not None and old.keep_removed == keep_removed:
+                return sub.id
+            async with self._transaction():
+                followed = await self.scopes.follow(sub)
+            followed()
+        self.on_scope.emit(ScopeChange(subscription=sub.id))
+        return sub.id
+
+    async def unfollow_scope(self, id: str, *, forget: bool = True) -> ScopeChange | None:
+        """Stop following subscription ``id``; ``forget`` deletes the local copies no other follow holds.
+
+        A document with unacknowledged edits is kept until they are stored. ``None`` for an unknown id.
+        """
+        return await self._change_scope(id, lambda: self.scopes.unfollow(id, self._departures, forget=forget))
+
+    async def apply_scope_members(self, id: str, version: int, *, members: Iterable[str] | None = None,
+                                  added: Iterable[str] = (), removed: Iterable[str] = ()) -> ScopeChange | None:
+        """Store what the hub says subscription ``id`` holds at ``version``, in one transaction.
+
+        ``members`` is the whole list (what the device held and is not in it is removed); otherwise ``added``
+        and ``removed`` are changes (names the device does not hold are ignored). Documents that leave every
+        follow are deleted unless the scope keeps them or they have unacknowledged edits (kept until stored).
+        ``None`` when ``id`` is not followed (any more).
+        """
+        return await self._change_scope(id, lambda: self.scopes.update(
+            id, version, self._departures, members=members, added=added, removed=removed))
+
+    async def _change_scope(self, id: str, change: Callable[[], Awaitable[tuple[ScopeChange, Callable[[], None]]]],
+                            ) -> ScopeChange | None:
+        async with self._lock:
+            if self.scopes.get(id) is None:
+                return None
+            async with self._transaction():
+                result, step = await change()
+            self._committed(step, result)
+        self.on_scope.emit(result)
+        return result
+
+    async def _sweep_leaving(self) -> list[str]:
+        """Delete the documents that left every scope and whose outbox is empty now; returns them."""
+        async with self._lock:
+            if not self.scopes.leaving:
+                return []
+            async with self._transaction():
+                done, swept = await self.scopes.sweep(self._departures)
+            self._committed(swept, ScopeChange(subscription="", deleted=tuple(done)))
+            return done
+
+    def _committed(self, step: Callable[[], None], change: ScopeChange) -> None:
+        step()
+        for name in change.deleted:
+            self._docs.pop(name, None)
+
+    async def _forget(self, names: Collection[str]) -> None:
+        """Delete local copies (state and projection), inside the current transaction."""
+        await self._db.executemany("DELETE FROM documents WHERE name = ?", [(name,) for name in names])
+        await projections.delete(self._db, names)
 
     @property
     def loaded(self) -> list[str]:
@@ -291,12 +380,21 @@ class LocalReplica:
 
     async def query(self, *, type: str | None = None, status: str | None = None, assignee: str | None = None,
                     updated_since: datetime | None = None, include_deleted: bool = False,
-                    limit: int | None = None) -> list[RecordView]:
-        """Local records matching every given filter, oldest change first; works offline."""
+                    limit: int | None = None, scope: str | None = None,
+                    scope_params: Mapping[str, str] | None = None) -> list[RecordView]:
+        """Local records matching every given filter, oldest change first; works offline.
+
+        ``scope`` keeps the members of a followed scope: every subscription of that scope name (or the one
+        subscription id), or with ``scope_params`` the subscription with exactly those params.
+        """
         async with self._lock:
+            ids = None if scope is None else self.scopes.ids_for(scope, scope_params)
+            if ids == []:
+                raise RecordError(f"scope {scope!r}{f' with {dict(scope_params)}' if scope_params else ''} "
+                                  "is not followed")
             return await projections.query(self._db, type=type, status=status, assignee=assignee,
                                            updated_since=updated_since, include_deleted=include_deleted,
-                                           limit=limit)
+                                           limit=limit, subscriptions=ids)
 
     async def state_vectors(self, names: Sequence[str]) -> dict[str, bytes]:
         """The state vector of each document; an empty one for documents this replica has never held."""
@@ -339,6 +437,8 @@ class LocalReplica:
             async with self._transaction():
                 removed, committed = await self.outbox.remove(ids)
             committed()
+        if self.scopes.leaving:
+            await self._sweep_leaving()
         for name in dict.fromkeys(entry.document for entry in removed):
             self.on_outbox.emit(name)
         return removed

@@ -10,6 +10,10 @@ entries leave the replica only on ``SyncStatus(true)`` for the frame that carrie
 sent again, and everything after it too, in order: the hub refuses an update with a gap in its history.
 When the hub says the device is over its rate, every retry waits for the same moment, so retries come in
 one paced wave instead of a storm.
+
+Followed sync scopes go through the ``$scopes`` control document (``ScopeChannel``): the documents a scope
+adds are opened on this connection at once, and those no longer followed are closed here (after their
+unacknowledged edits, if any, are stored).
 """
 
 from __future__ import annotations
@@ -24,10 +28,14 @@ from client_sdk.connection import Connection
 from client_sdk.errors import AuthRejected, ReplicaError
 from client_sdk.link import Link, LinkState, covers
 from client_sdk.replica import LocalReplica
+from client_sdk.scope_channel import ScopeChannel
+from client_sdk.scopes import ScopeChange
 from client_sdk.state import Acknowledged, DocumentSynced, ErrorReported, SyncError, SyncEvent
 from sync.codes import ErrorCode
-from sync.protocol import Authenticated, AuthToken, Frame, PermissionDenied, ProtocolError, Stateless, Sync, SyncStatus, SyncStep
-from sync.protocol.control import ErrorNotice, decode_control
+from sync.protocol import (
+    Authenticated, AuthToken, Close, Frame, PermissionDenied, ProtocolError, Stateless, Sync, SyncStatus, SyncStep,
+)
+from sync.protocol.control import SCOPES_DOCUMENT, ErrorNotice, decode_control
 
 log = logging.getLogger(__name__)
 
@@ -64,14 +72,21 @@ class DeviceSession:
         """No retry (and no new frame but answers) before this time: the device was over its rate."""
         self._wake = asyncio.Event()
         self._acknowledging = False
+        self._started = False
+        """The documents followed when the connection opened have been opened."""
+        self.scopes = ScopeChannel(conn, replica, token, config=config, clock=clock, report=report,
+                                   wake=self._wake.set, changed=changed, open_documents=self._open,
+                                   release_documents=self._release)
 
     # -- what the client asks ----------------------------------------------------------------------
 
     def all_synced(self) -> bool:
-        return bool(self.links) and not self._to_open and not self._reopen and len(self._synced) == len(self.links)
+        return (self._started and not self._to_open and not self._reopen and self.scopes.settled()
+                and len(self._synced) == len(self.links))
 
-    def synced_count(self) -> int:
-        return len(self._synced)
+    def progress(self) -> tuple[int, int]:
+        """Documents in sync on this connection, and documents it syncs (opened or about to be)."""
+        return len(self._synced), len(self.links) + len(self._to_open) + len(self._reopen)
 
     def follow(self, name: str) -> None:
         """Open ``name`` on this connection (the run loop opens it)."""
@@ -79,6 +94,17 @@ class DeviceSession:
             self._to_open.add(name)
             self._wake.set()
             self._changed()
+
+    def scope_changed(self, change: ScopeChange) -> None:
+        """A subscription was followed, unfollowed or changed (here or by the app): act on it on this connection."""
+        if self.replica.scopes.get(change.subscription) is None:
+            self.scopes.unfollow(change.subscription)
+        else:
+            self.scopes.follow(change.subscription)
+        self._to_open.update(name for name in change.followed if name not in self.links)
+        self._release(change.unfollowed)
+        self._wake.set()
+        self._changed()
 
     def outbox_changed(self, name: str) -> None:
         if self._acknowledging:
@@ -94,7 +120,10 @@ class DeviceSession:
 
     async def run(self) -> None:
         """Open every followed document (and every one with unsent edits), then keep the outbox flowing."""
+        self.scopes.start()
         await self._open([*self.replica.followed(), *self.replica.outbox.documents(), *self._to_open])
+        self._started = True
+        self._changed()
         while True:
             try:
                 await asyncio.wait_for(self._wake.wait(), self._next_wake())
@@ -109,6 +138,7 @@ class DeviceSession:
                 self._to_open.add(name)
             if self._to_open:
                 await self._open(sorted(self._to_open))
+            self.scopes.tick()
             for link in list(self.links.values()):
                 if link.step1_at is not None and link.step1_at <= now:
                     link.step1_at = None
@@ -126,6 +156,7 @@ class DeviceSession:
         waits = [self.replica.outbox.seconds_to_seal(name) for name in self.links]
         waits += [at - now for link in self.links.values() for at in (link.retry_at, link.step1_at) if at is not None]
         waits += [when - now for when in self._reopen.values()]
+        waits.append(self.scopes.next_wake())
         known = [wait for wait in waits if wait is not None]
         return max(0.0, min(known)) + 0.001 if known else None
 
@@ -135,11 +166,30 @@ class DeviceSession:
             return
         vectors = await self.replica.state_vectors(names)
         for name in names:
+            if name in self.links:
+                continue  # the await let another call open it meanwhile
             self.links[name] = Link(name)
             self.conn.send(AuthToken(name, self.token, self.config.client_name))
             self.conn.send(Sync(name, SyncStep.STEP1, vectors[name]))
             self._to_open.discard(name)
         self._changed()
+
+    def _release(self, names: Iterable[str]) -> None:
+        """Close the documents no longer followed, once nothing of theirs waits for the hub."""
+        released = False
+        for name in names:
+            link = self.links.get(name)
+            if self.replica.is_followed(name) or self.replica.outbox.count(name) or (link and link.inflight):
+                continue  # the edits go first: the acknowledgement of the last one releases it
+            self._to_open.discard(name)
+            self._reopen.pop(name, None)
+            self._synced.discard(name)
+            if link is not None:
+                del self.links[name]
+                self.conn.send(Close(name, ""))
+            released = True
+        if released:
+            self._changed()
 
     # -- sending -------------------------------------------------------------------------------------
 
@@ -180,7 +230,7 @@ class DeviceSession:
         await self._flush(link)
 
     def _settle(self, link: Link) -> None:
-        if link.state not in (LinkState.SYNCING, LinkState.SYNCED):
+        if link.state not in (LinkState.SYNCING, LinkState.SYNCED) or self.links.get(link.name) is not link:
             return
         synced = link.synced and self.replica.outbox.count(link.name) == 0
         new = LinkState.SYNCED if synced else LinkState.SYNCING
@@ -198,7 +248,11 @@ class DeviceSession:
 
     async def handle(self, frame: Frame) -> None:
         """One frame from the hub, in arrival order."""
-        link = self.links.get(getattr(frame, "document", ""))
+        document = getattr(frame, "document", "")
+        if document == SCOPES_DOCUMENT:
+            await self.scopes.handle(frame)
+            return
+        link = self.links.get(document)
         if link is None:
             return  # a document we did not open on this connection (or no longer follow)
         match frame:
@@ -225,6 +279,8 @@ class DeviceSession:
             case _:
                 pass  # awareness and the like: this SDK does not use them
         self._settle(link)
+        if not self.replica.is_followed(link.name):
+            self._release([link.name])  # it left its scopes while its edits were on their way: now they are stored
 
     def _denied(self, link: Link, reason: str) -> None:
         code = reason.partition(":")[0].strip()

@@ -43,6 +43,9 @@ class SyncError(msgspec.Struct, frozen=True, kw_only=True):
     """A ``sync.codes.ErrorCode`` value, ``close_<code>`` for a closed socket, or ``unreachable``."""
     message: str
     document: str | None = None
+    """The document concerned (``$scopes`` for a scope subscription's)."""
+    subscription: str | None = None
+    """The scope subscription a refusal on ``$scopes`` is about (its id: ``client_sdk.subscription_id``)."""
     fatal: bool = False
     """True when the client stopped retrying (the token was refused)."""
 
@@ -54,7 +57,7 @@ class ClientStatus(msgspec.Struct, frozen=True, kw_only=True):
     pending: int
     """Local updates not yet acknowledged by the hub."""
     documents: int
-    """Documents followed."""
+    """Documents followed (by name or as members of followed scopes); when online, those this connection syncs."""
     synced_documents: int
     """Documents in sync on the current connection."""
     last_error: SyncError | None
@@ -94,5 +97,30 @@ class ErrorReported(msgspec.Struct, frozen=True, tag=True):
     error: SyncError
 
 
-SyncEvent = StateChanged | ReconnectScheduled | Connected | Disconnected | DocumentSynced | Acknowledged | ErrorReported
+class SyncProgress(msgspec.Struct, frozen=True, tag=True):
+    """How far the current connection has come: ``synced`` of its ``total`` documents are in sync.
+
+    Sent whenever either number changes, so a long first sync of a scope can show a progress bar.
+    """
+
+    synced: int
+    total: int
+
+
+class ScopeUpdated(msgspec.Struct, frozen=True, tag=True):
+    """The hub sent the members of a followed scope, or a change of them; the replica has stored it."""
+
+    subscription: str
+    scope: str
+    version: int
+    added: tuple[str, ...]
+    """Documents that entered the scope (they are being opened)."""
+    removed: tuple[str, ...]
+    """Documents that left it."""
+    complete: bool
+    """The hub sent the whole member list (a first subscription, or a version too old to send changes)."""
+
+
+SyncEvent = (StateChanged | ReconnectScheduled | Connected | Disconnected | DocumentSynced | Acknowledged
+             | ErrorReported | SyncProgress | ScopeUpdated)
 """Everything ``SyncClient.on_event`` callbacks receive; dispatch with ``match``."""

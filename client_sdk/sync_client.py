@@ -5,6 +5,9 @@ connection ends, and reconnects after a backoff delay, for ever unless the hub r
 stops and reports ``AuthRejected`` until ``set_token``) or ``max_attempts`` is reached. The state it exposes
 (offline, connecting, syncing, synced), the pending count and the last error change only through
 ``_set_state`` and ``_report``, and every change is also an event.
+
+``follow`` and ``unfollow`` manage sync scopes: they write to the replica (so they work offline and last
+across restarts) and take effect on the current connection, or on the next one.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import logging
 import random as _random
 import time
 from collections.abc import Awaitable, Callable, Coroutine
-from typing import Any
+from typing import Any, TypeVar
 
 from client_sdk.backoff import Backoff
 from client_sdk.config import SyncConfig
@@ -23,13 +26,16 @@ from client_sdk.connection import OPEN_ERRORS, Connection, HubProtocolError, Lin
 from client_sdk.errors import AuthRejected, ReplicaError
 from client_sdk.events import Listeners
 from client_sdk.replica import LocalReplica
+from client_sdk.scopes import ScopeChange, subscription_id
 from client_sdk.session import DeviceSession
 from client_sdk.state import (
     ClientStatus, Connected, Disconnected, ErrorReported, ReconnectScheduled, StateChanged, SyncError, SyncEvent,
-    SyncState, check_transition,
+    SyncProgress, SyncState, check_transition,
 )
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 
 class SyncClient:
@@ -60,7 +66,11 @@ class SyncClient:
         self._task: asyncio.Task[None] | None = None
         self._changed = asyncio.Event()
         self._work = asyncio.Event()
-        self._unsubscribe = [replica.on_outbox.add(self._outbox_changed), replica.on_follow.add(self._followed)]
+        self._progress: tuple[int, int] | None = None
+        self._writes: set[asyncio.Task[Any]] = set()
+        """``follow``/``unfollow`` writes still running; ``close`` waits for them."""
+        self._unsubscribe = [replica.on_outbox.add(self._outbox_changed), replica.on_follow.add(self._followed),
+                             replica.on_scope.add(self._scope_changed)]
 
     # -- the app's view --------------------------------------------------------------------------------
 
@@ -84,8 +94,8 @@ class SyncClient:
     @property
     def status(self) -> ClientStatus:
         session = self._session
-        return ClientStatus(state=self._state, pending=self.pending, documents=len(self.replica.followed()),
-                            synced_documents=session.synced_count() if session else 0,
+        synced, total = session.progress() if session else (0, len(self.replica.followed()))
+        return ClientStatus(state=self._state, pending=self.pending, documents=total, synced_documents=synced,
                             last_error=self._last_error)
 
     def on_event(self, callback: Callable[[SyncEvent], Any]) -> Callable[[], None]:
@@ -105,6 +115,40 @@ class SyncClient:
         """Wait until every followed document is in sync and the outbox is empty."""
         await self.wait_for(lambda client: client.state is SyncState.SYNCED and client.pending == 0, timeout)
 
+    # -- scopes ----------------------------------------------------------------------------------------
+
+    def follow(self, scope: str, *, keep_removed: bool = False, **params: str) -> asyncio.Task[str]:
+        """Follow sync scope ``scope`` with ``params``: every record it holds, now and as records enter it.
+
+        Written to the replica by the returned task (await it to know it is stored; it gives the subscription
+        id), then subscribed on the current connection or the next one; a bad scope name or param raises here.
+        Following the same scope with the same params again is the same subscription. A record that leaves
+        the scope is deleted locally unless ``keep_removed`` (then its last copy stays, no longer synced),
+        another followed scope holds it, it was followed by name, or it has edits the hub has not stored yet
+        (deleted once they are).
+        """
+        subscription_id(scope, params)  # fail in the caller, not in the task
+        return self._write(self.replica.follow_scope(scope, params, keep_removed=keep_removed))
+
+    def unfollow(self, scope: str, *, forget: bool = True, **params: str) -> asyncio.Task[ScopeChange | None]:
+        """Stop following ``scope`` with ``params``; ``forget`` deletes the records no other follow holds.
+
+        Records with edits the hub has not stored yet are kept until it has.
+        """
+        return self._write(self.replica.unfollow_scope(subscription_id(scope, params), forget=forget))
+
+    def _write(self, write: Coroutine[Any, Any, T]) -> asyncio.Task[T]:
+        task = asyncio.create_task(write)
+        self._writes.add(task)
+        task.add_done_callback(self._written)
+        return task
+
+    def _written(self, task: asyncio.Task[Any]) -> None:
+        self._writes.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("scope change not saved: %s", task.exception())
+        self._recompute()
+
     # -- control ---------------------------------------------------------------------------------------
 
     def start(self) -> None:
@@ -123,7 +167,8 @@ class SyncClient:
         self._set_state(SyncState.OFFLINE)
 
     async def close(self) -> None:
-        """Stop and detach from the replica."""
+        """Stop and detach from the replica (after the ``follow``/``unfollow`` writes still running)."""
+        await asyncio.gather(*self._writes, return_exceptions=True)
         await self.stop()
         for unsubscribe in self._unsubscribe:
             unsubscribe()
@@ -145,7 +190,8 @@ class SyncClient:
 
     async def _run(self) -> None:
         while True:
-            while not (self.replica.followed() or self.replica.outbox.count()):
+            while not (self.replica.followed() or self.replica.outbox.count()
+                       or self.replica.scopes.subscriptions()):
                 self._work.clear()
                 await self._work.wait()  # nothing to sync: do not hold a socket the hub would time out
             self._set_state(SyncState.CONNECTING)
@@ -177,6 +223,7 @@ class SyncClient:
         session = DeviceSession(conn, self.replica, self._token, config=self.config,
                                 report=self._report_event, changed=self._recompute)
         self._session = session
+        self._progress = None
         self._events.emit(Connected())
         self._set_state(SyncState.SYNCING)
         try:
@@ -216,7 +263,13 @@ class SyncClient:
         session = self._session
         if session is None or self._state not in (SyncState.SYNCING, SyncState.SYNCED):
             return
-        self._set_state(SyncState.SYNCED if session.all_synced() else SyncState.SYNCING)
+        progress = session.progress()
+        if progress != self._progress and progress[1]:
+            self._progress = progress
+            self._events.emit(SyncProgress(*progress))
+        # a follow still being written is not subscribed yet: the device is not in sync with it
+        synced = session.all_synced() and not self._writes
+        self._set_state(SyncState.SYNCED if synced else SyncState.SYNCING)
         self._changed.set()
 
     def _report(self, error: SyncError) -> None:
@@ -238,6 +291,11 @@ class SyncClient:
     def _followed(self, name: str) -> None:
         if self._session is not None:
             self._session.follow(name)
+        self._work.set()
+
+    def _scope_changed(self, change: ScopeChange) -> None:
+        if self._session is not None:
+            self._session.scope_changed(change)
         self._work.set()
 
 
