@@ -17,8 +17,8 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from bench import catchup, fanout, idle, storm
-from bench.figures import CATCHUP, FANOUT_BURST, FANOUT_PACED, IDLE, STORM, WORKLOADS
+from bench import catchup, fanout, idle, scope, storm
+from bench.figures import CATCHUP, FANOUT_BURST, FANOUT_PACED, IDLE, SCOPE, STORM, WORKLOADS
 from bench.machine import describe, raise_open_files_limit
 from bench.report import summarise, targets_table, workload_table
 from bench.servers import (
@@ -60,6 +60,8 @@ def build_parser() -> argparse.ArgumentParser:
     group.add_argument("--devices", type=int, help="devices (default 500)")
     group.add_argument("--device-documents", type=int, help="documents per device (default 10)")
     group.add_argument("--edits", type=int, help="offline edits per document (default 3)")
+    group = parser.add_argument_group("scope")
+    group.add_argument("--scope-records", type=int, help="records in the followed scope (default 1000)")
     return parser
 
 
@@ -81,6 +83,7 @@ def parameters(args: argparse.Namespace) -> dict[str, Any]:
         IDLE: idle.IdleParams(connections=_pick(args.connections, 2000, 50, q)),
         STORM: storm.StormParams(devices=_pick(args.devices, 500, 20, q), documents=_pick(args.device_documents, 10, 3, q),
                                  edits=_pick(args.edits, 3, 3, q)),
+        SCOPE: scope.ScopeParams(records=_pick(args.scope_records, 1000, 100, q)),
     }
 
 
@@ -111,11 +114,12 @@ def _measures(params: dict[str, Any], procs: int) -> dict[str, Measure]:
         CATCHUP: lambda server, run: catchup.measure(server, params[CATCHUP], run=run),
         IDLE: lambda server, run: idle.measure(server, params[IDLE], procs=procs, run=run),
         STORM: lambda server, run: storm.measure(server, params[STORM], procs=procs, run=run),
+        SCOPE: lambda server, run: scope.measure(server, params[SCOPE], run=run),
     }
 
 
 def _applies(workload: str, server: str) -> bool:
-    if workload == STORM:
+    if workload in (STORM, SCOPE):
         return server in FIELDSYNC  # many documents on one socket: the y-websocket protocol cannot
     if workload == CATCHUP:
         return server != RELAY  # nothing to catch up on
@@ -215,5 +219,8 @@ def _describe(workload: str, p: Any) -> str:
         return f"one document of {p.updates} updates; fresh client, cold and warm ({p.warm_samples} warm samples)"
     if workload == IDLE:
         return f"{p.connections} connections, one document each"
+    if workload == SCOPE:
+        return (f"a device follows a scope of {p.records} records: first sync, then resync with "
+                f"{p.changed_pct:g}% changed and unchanged (fieldsync only)")
     return (f"{p.devices} devices × {p.documents} documents × {p.edits} offline edits, reconnecting at once "
             "(fieldsync only)")

@@ -9,7 +9,8 @@ FANOUT_PACED = "fanout_paced"
 CATCHUP = "catchup"
 IDLE = "idle"
 STORM = "storm"
-WORKLOADS = (FANOUT_BURST, FANOUT_PACED, CATCHUP, IDLE, STORM)
+SCOPE = "scope"
+WORKLOADS = (FANOUT_BURST, FANOUT_PACED, CATCHUP, IDLE, STORM, SCOPE)
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,16 @@ FIGURES: dict[str, list[Figure]] = {
         Figure("devices_failed", "devices failed", None, 0),
         Figure("refused", "frames refused", None, 0),
         Figure("generator_cpu_s", "generator CPU s", None, 2),
+    ],
+    SCOPE: [
+        Figure("first_s", "first sync s", False, 2),
+        Figure("first_kb", "first sync KB (both ways)", None, 0),
+        Figure("resync_s", "resync, 1% changed, s", False, 2),
+        Figure("resync_kb", "resync, 1% changed, KB", None, 0),
+        Figure("unchanged_s", "resync, unchanged, s", False, 2),
+        Figure("unchanged_kb", "resync, unchanged, KB", None, 0),
+        Figure("records", "records in the scope", None, 0),
+        Figure("changed", "records changed", None, 0),
     ],
 }
 
