@@ -23,6 +23,7 @@ from pycrdt import Array, Doc, Map
 from pycrdt._base import process_event
 
 from conflict import CLOCKS_ROOT, RECORD_ROOT, RecordType
+from conflict.copies import plain
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +91,7 @@ class RecordWatch:
     def begin(self) -> None:
         """Start watching one update."""
         for root in self._stale:
-            self._copies[root] = self._lists[root].to_py() or []
+            self._copies[root] = plain(self._lists[root]) or []
         self._stale.clear()
         self._record_old.clear()
         self._clocks_old.clear()
@@ -102,14 +103,14 @@ class RecordWatch:
         self._armed = False
         lists: dict[str, tuple[list[Any], list[Any]]] = {}
         for root in self._changed_lists:
-            after = self._lists[root].to_py() or []
+            after = plain(self._lists[root]) or []
             lists[root] = (self._copies[root], after)
             self._copies[root] = after
         touched = set(self._record_old)
         touched.update(key.partition("@")[0] for key in self._clocks_old)
         if not touched:
             return Change(lists=lists)
-        clocks_after: dict[str, Any] = self._clocks.to_py() or {}
+        clocks_after: dict[str, Any] = plain(self._clocks) or {}
         clocks_before = dict(clocks_after)
         for key, old in self._clocks_old.items():
             if old is MISSING:
