@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import deque
 from enum import Enum
 from typing import Protocol
 
@@ -49,7 +50,10 @@ class Outlet:
         self.state = ConnectionState.OPEN
         self.close_code: int | None = None
         self.sent_recently = False
-        self._queue: asyncio.Queue[bytes | _CloseRequest] = asyncio.Queue()
+        # a plain deque and one event: the writer takes every queued frame per wake-up (an asyncio.Queue
+        # costs a wake-up and a few coroutine hops per frame)
+        self._queue: deque[bytes | _CloseRequest] = deque()
+        self._queued = asyncio.Event()
         self._closed = asyncio.Event()
 
     @property
@@ -60,9 +64,10 @@ class Outlet:
         """Queue one frame (dropped once closing)."""
         if self.state is not ConnectionState.OPEN:
             return
-        self._queue.put_nowait(frame)
+        self._queue.append(frame)
+        self._queued.set()
         self.sent_recently = True
-        if self._queue.qsize() > self.queue_limit:
+        if len(self._queue) > self.queue_limit:
             self.begin_close(CloseCode.SLOW_CONSUMER, "too far behind: reconnect and resync", discard_queued=True)
 
     def begin_close(self, code: int, reason: str, *, discard_queued: bool = False) -> None:
@@ -72,9 +77,9 @@ class Outlet:
         self.state = ConnectionState.CLOSING
         reason = reason.encode()[:MAX_CLOSE_REASON].decode(errors="ignore")
         if discard_queued:
-            while not self._queue.empty():
-                self._queue.get_nowait()
-        self._queue.put_nowait(_CloseRequest(code, reason))
+            self._queue.clear()
+        self._queue.append(_CloseRequest(code, reason))
+        self._queued.set()
 
     async def close(self, code: int, reason: str) -> None:
         """Send what is queued, close with ``code`` and wait until the socket is closed."""
@@ -88,14 +93,19 @@ class Outlet:
 
     async def run(self) -> None:
         """The writer loop; ends when the socket is closed."""
+        queue, send = self._queue, self.transport.send
         try:
             while True:
-                item = await self._queue.get()
+                if not queue:
+                    self._queued.clear()
+                    await self._queued.wait()
+                    continue
+                item = queue.popleft()
                 if isinstance(item, _CloseRequest):
                     self.close_code = item.code
                     await self.transport.close(item.code, item.reason)
                     break
-                await self.transport.send(item)
+                await send(item)
         except (OSError, RuntimeError, ConnectionError) as exc:  # the socket went away under us
             log.debug("send failed: %s", exc)
         finally:
