@@ -74,9 +74,8 @@ class RecordWatch:
         self._doc = doc
         self._record: Map = doc.get(RECORD_ROOT, type=Map)
         self._clocks: Map = doc.get(CLOCKS_ROOT, type=Map)
-        self._lists: dict[str, Array] = {root: doc.get(root, type=Array) for root in record_type.list_roots}
         self._copies: dict[str, list[Any]] = {}
-        self._stale: set[str] = set(self._lists)
+        self._stale: set[str] = set(record_type.list_roots)
         self._armed = False
         self._record_old: dict[str, Any] = {}
         self._clocks_old: dict[str, Any] = {}
@@ -85,13 +84,15 @@ class RecordWatch:
         self._subscriptions = [
             self._record.integrated.observe(lambda event: self._on_map(self._record_old, event)),
             self._clocks.integrated.observe(lambda event: self._on_map(self._clocks_old, event)),
-            *(array.integrated.observe(self._list_observer(root)) for root, array in self._lists.items()),
+            # list roots are observed through their Yrs types only: a pycrdt wrapper costs about 1 KB of
+            # memory per root and document for as long as the room is loaded, and is only needed to copy
+            *(doc.get(root, type=Array).integrated.observe(self._list_observer(root)) for root in record_type.list_roots),
         ]
 
     def begin(self) -> None:
         """Start watching one update."""
         for root in self._stale:
-            self._copies[root] = plain(self._lists[root]) or []
+            self._copies[root] = plain(self._doc.get(root, type=Array)) or []
         self._stale.clear()
         self._record_old.clear()
         self._clocks_old.clear()
@@ -103,7 +104,7 @@ class RecordWatch:
         self._armed = False
         lists: dict[str, tuple[list[Any], list[Any]]] = {}
         for root in self._changed_lists:
-            after = plain(self._lists[root]) or []
+            after = plain(self._doc.get(root, type=Array)) or []
             lists[root] = (self._copies[root], after)
             self._copies[root] = after
         touched = set(self._record_old)
