@@ -50,11 +50,12 @@ class Outlet:
         self.state = ConnectionState.OPEN
         self.close_code: int | None = None
         self.sent_recently = False
-        # a plain deque and one event: the writer takes every queued frame per wake-up (an asyncio.Queue
-        # costs a wake-up and a few coroutine hops per frame)
+        # a plain deque and a future only while the writer waits: the writer takes every queued frame per
+        # wake-up (an asyncio.Queue costs a wake-up and a few coroutine hops per frame), and an idle
+        # connection holds no asyncio.Event (about 1 KB each with its deque of waiters)
         self._queue: deque[bytes | _CloseRequest] = deque()
-        self._queued = asyncio.Event()
-        self._closed = asyncio.Event()
+        self._wakeup: asyncio.Future[None] | None = None
+        self._closed: asyncio.Future[None] | None = None
 
     @property
     def open(self) -> bool:
@@ -65,7 +66,7 @@ class Outlet:
         if self.state is not ConnectionState.OPEN:
             return
         self._queue.append(frame)
-        self._queued.set()
+        self._wake()
         self.sent_recently = True
         if len(self._queue) > self.queue_limit:
             self.begin_close(CloseCode.SLOW_CONSUMER, "too far behind: reconnect and resync", discard_queued=True)
@@ -79,17 +80,26 @@ class Outlet:
         if discard_queued:
             self._queue.clear()
         self._queue.append(_CloseRequest(code, reason))
-        self._queued.set()
+        self._wake()
+
+    def _wake(self) -> None:
+        if self._wakeup is not None and not self._wakeup.done():
+            self._wakeup.set_result(None)
 
     async def close(self, code: int, reason: str) -> None:
         """Send what is queued, close with ``code`` and wait until the socket is closed."""
         self.begin_close(code, reason)
-        await self._closed.wait()
+        if self.state is ConnectionState.CLOSED:
+            return
+        if self._closed is None:
+            self._closed = asyncio.get_running_loop().create_future()
+        await asyncio.shield(self._closed)
 
     def peer_left(self) -> None:
         """The peer is gone: nothing more will be sent."""
         self.state = ConnectionState.CLOSED
-        self._closed.set()
+        if self._closed is not None and not self._closed.done():
+            self._closed.set_result(None)
 
     async def run(self) -> None:
         """The writer loop; ends when the socket is closed."""
@@ -97,8 +107,11 @@ class Outlet:
         try:
             while True:
                 if not queue:
-                    self._queued.clear()
-                    await self._queued.wait()
+                    self._wakeup = asyncio.get_running_loop().create_future()
+                    try:
+                        await self._wakeup
+                    finally:
+                        self._wakeup = None
                     continue
                 item = queue.popleft()
                 if isinstance(item, _CloseRequest):
