@@ -14,6 +14,7 @@ from typing import Any
 import msgspec
 from pycrdt import Array, Doc, Map, Text
 
+from conflict.copies import plain
 from conflict.entries import previous_version
 from conflict.errors import DomainError
 from conflict.hlc import Hlc, HlcTimestamp
@@ -35,11 +36,11 @@ class DocumentContent(msgspec.Struct, frozen=True):
 
 def read_document(doc: Doc, record_type: RecordType | None) -> DocumentContent:
     """Copy the roots of ``doc``; with no record type, only ``record`` and ``clocks`` are read."""
-    lists = {root: doc.get(root, type=Array).to_py() or [] for root in (record_type.list_roots if record_type else ())}
+    lists = {root: plain(doc.get(root, type=Array)) or [] for root in (record_type.list_roots if record_type else ())}
     texts = {root: str(doc.get(root, type=Text)) for root in (record_type.text_roots if record_type else ())}
     return DocumentContent(
-        record=doc.get(RECORD_ROOT, type=Map).to_py() or {},
-        clocks=doc.get(CLOCKS_ROOT, type=Map).to_py() or {},
+        record=plain(doc.get(RECORD_ROOT, type=Map)) or {},
+        clocks=plain(doc.get(CLOCKS_ROOT, type=Map)) or {},
         lists=lists,
         texts=texts,
     )
@@ -78,7 +79,7 @@ def write_field(doc: Doc, field: str, value: Any, *, clock: Hlc, user: str, role
     with doc.transaction():
         record = doc.get(RECORD_ROOT, type=Map)
         clocks = doc.get(CLOCKS_ROOT, type=Map)
-        seen = parse_clocks(clocks.to_py() or {}).latest(field)
+        seen = parse_clocks(plain(clocks) or {}).latest(field)
         at = clock.now() if seen is None else clock.observe(seen.hlc)
         stamp = make_stamp(field, value, hlc=at, user=user, roles=roles, prev=None if seen is None else seen.hlc)
         _set(record, field, value)
@@ -106,7 +107,7 @@ def append_entry(doc: Doc, root: str, entry: Any, *, clock: Hlc, user: str) -> d
     data = {key: value for key, value in data.items() if value is not None}
     with doc.transaction():
         array = doc.get(root, type=Array)
-        held = previous_version(array.to_py() or [], data["id"]) if isinstance(data.get("id"), str) else None
+        held = previous_version(plain(array) or [], data["id"]) if isinstance(data.get("id"), str) else None
         held_time = _entry_time(held)
         at = clock.now() if held_time is None else clock.observe(held_time)
         data.update(hlc=at.encode(), user=user, device=clock.node)

@@ -14,6 +14,7 @@ import uvicorn
 from server.app import create_app
 from server.auth import JwtVerifier
 from server.config import Settings, describe, resolve_jwt_secret, resolve_public_key
+from server.ws import SyncEndpoint
 from sync.errors import StoreError
 from sync.hub import Hub
 from sync.store import migrate
@@ -61,7 +62,7 @@ def run_serve(settings: Settings) -> int:
         return 1
     app = create_app(settings, verifier=verifier)
     config = uvicorn.Config(
-        app,
+        SyncEndpoint(app),  # sync sockets bypass Litestar's per-message wrappers (server/ws.py)
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level,

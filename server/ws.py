@@ -1,33 +1,49 @@
-"""The ``/sync`` WebSocket endpoint: adapts a Litestar socket to a hub ``Session``."""
+"""The ``/sync`` WebSocket endpoint: adapts a socket to a hub ``Session``.
+
+Two doors lead to the same session. ``SyncEndpoint`` is a plain ASGI application placed in front of the
+Litestar app by ``fieldsync serve``: every frame of a sync socket then goes straight between uvicorn and
+the session, without Litestar's per-message wrappers (its send and receive wrappers and its exception
+middleware cost a few function calls per frame, which at tens of thousands of frames per second is a
+good share of the hub's time). The Litestar route ``sync_socket`` remains for an app served without it.
+"""
 
 from __future__ import annotations
 
-from litestar import WebSocket, websocket
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
 
+from litestar import Litestar, WebSocket, websocket
+
+from sync.codes import CloseCode
 from sync.hub import Hub
 from sync.session import Session
-from sync.codes import CloseCode
+
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+SYNC_PATHS = ("/sync", "/sync/")
 
 
 class AsgiTransport:
-    """Sends and closes through the raw ASGI channel (no per-frame encoding work)."""
+    """Sends, receives and closes through the raw ASGI channel (no per-frame encoding work)."""
 
-    __slots__ = ("_socket", "_closed")
+    __slots__ = ("_receive", "_send", "_closed")
 
-    def __init__(self, socket: WebSocket) -> None:
-        self._socket = socket
+    def __init__(self, receive: Receive, send: Send) -> None:
+        self._receive = receive
+        self._send = send
         self._closed = False
 
     async def send(self, data: bytes) -> None:
-        await self._socket.send({"type": "websocket.send", "bytes": data})
+        await self._send({"type": "websocket.send", "bytes": data})
 
     async def close(self, code: int, reason: str) -> None:
         if not self._closed:
             self._closed = True
-            await self._socket.close(code, reason)
+            await self._send({"type": "websocket.close", "code": code, "reason": reason})
 
     async def receive(self) -> bytes | str | None:
-        event = await self._socket.receive()
+        event = await self._receive()
         if event["type"] == "websocket.disconnect":
             self._closed = True
             return None
@@ -37,13 +53,34 @@ class AsgiTransport:
         return event.get("text") or ""
 
 
-@websocket("/sync")
-async def sync_socket(socket: WebSocket) -> None:
-    """One device or viewer: any number of documents over one socket (see README, protocol)."""
-    hub: Hub = socket.app.state.hub
-    await socket.accept()
-    transport = AsgiTransport(socket)
+async def serve(hub: Hub, transport: AsgiTransport) -> None:
+    """One device or viewer on an accepted socket: any number of documents (see README, protocol)."""
     if hub.closing:
         await transport.close(CloseCode.GOING_AWAY, "hub shutting down")
         return
     await Session(hub, transport).run(transport.receive)
+
+
+class SyncEndpoint:
+    """ASGI app: ``/sync`` sockets go to the hub directly; everything else (HTTP, lifespan) to ``app``."""
+
+    def __init__(self, app: Litestar) -> None:
+        self.app = app
+        self.hub: Hub = app.state.hub
+
+    async def __call__(self, scope: Message, receive: Receive, send: Send) -> None:
+        if scope["type"] != "websocket" or scope["path"] not in SYNC_PATHS:
+            await self.app(scope, receive, send)  # type: ignore[arg-type]
+            return
+        event = await receive()
+        if event["type"] != "websocket.connect":
+            return
+        await send({"type": "websocket.accept"})
+        await serve(self.hub, AsgiTransport(receive, send))
+
+
+@websocket("/sync")
+async def sync_socket(socket: WebSocket) -> None:
+    """The same endpoint as a Litestar route, for an app served without ``SyncEndpoint``."""
+    await socket.accept()
+    await serve(socket.app.state.hub, AsgiTransport(socket.receive, socket.send))

@@ -3,6 +3,9 @@
 Every submitted update gets a future that resolves only after its transaction committed (invariant 1),
 or fails with ``StoreError``. Batches are committed one after another in submission order, so futures
 resolve in the order the updates were submitted and acknowledgements keep their order.
+
+The updates of one batch share one future: a burst of thousands of updates costs one future and one
+wake-up of each waiting connection per transaction, not per update.
 """
 
 from __future__ import annotations
@@ -20,6 +23,16 @@ log = logging.getLogger(__name__)
 Committed = Callable[[Sequence[LogEntry]], None]
 
 
+class _Batch:
+    """Entries that will share one transaction, and the future they share."""
+
+    __slots__ = ("entries", "future")
+
+    def __init__(self, future: asyncio.Future[None]) -> None:
+        self.entries: list[LogEntry] = []
+        self.future = future
+
+
 class Committer:
     """Serialises appends to the store into batched transactions."""
 
@@ -28,12 +41,12 @@ class Committer:
         self._on_committed = on_committed
         self._delay = delay_ms / 1000
         self._max_batch = max_batch
-        self._queue: deque[tuple[tuple[LogEntry, ...], asyncio.Future[None]]] = deque()
+        self._queue: deque[_Batch] = deque()
         self._queued = 0
         self._wakeup = asyncio.Event()
         self._idle = asyncio.Event()
         self._idle.set()
-        self._inflight: list[tuple[tuple[LogEntry, ...], asyncio.Future[None]]] = []
+        self._inflight: _Batch | None = None
         self.batches = 0
         self.committed = 0
 
@@ -41,14 +54,21 @@ class Committer:
         """Queue ``entry`` (and ``more``); the future resolves once they are durably stored.
 
         Entries submitted together always share one transaction: a client's update and the hub's correction of
-        it are stored both or neither, so a crash never leaves the update stored and its correction lost.
+        it are stored both or neither, so a crash never leaves the update stored and its correction lost. The
+        future is shared with the other submissions of the same transaction: wait for it with callbacks or
+        through ``asyncio.shield``, since cancelling it would fail them all.
         """
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._queue.append(((entry, *more), future))
-        self._queued += 1 + len(more)
+        size = 1 + len(more)
+        batch = self._queue[-1] if self._queue else None
+        if batch is None or (batch.entries and len(batch.entries) + size > self._max_batch):
+            batch = _Batch(asyncio.get_running_loop().create_future())
+            self._queue.append(batch)
+        batch.entries.append(entry)
+        batch.entries.extend(more)
+        self._queued += size
         self._idle.clear()
         self._wakeup.set()
-        return future
+        return batch.future
 
     @property
     def pending(self) -> int:
@@ -71,50 +91,38 @@ class Committer:
             # A batch cut off mid-transaction may or may not be stored: refuse it, the senders keep it in
             # their outboxes and re-send (re-applying an update changes nothing).
             # The hub drains before it stops this loop, so normally nothing is left here.
-            left = self._inflight + list(self._queue)
-            self._inflight = []
+            left = ([self._inflight] if self._inflight else []) + list(self._queue)
+            self._inflight = None
             self._queue.clear()
             self._queued = 0
-            for _, future in left:
-                if not future.done():
-                    future.set_exception(StoreError("hub shut down before commit"))
-                    future.exception()
+            for batch in left:
+                if not batch.future.done():
+                    batch.future.set_exception(StoreError("hub shut down before commit"))
+                    batch.future.exception()
             self._idle.set()
 
-    def _take_batch(self) -> list[tuple[tuple[LogEntry, ...], asyncio.Future[None]]]:
-        """Whole submissions, up to ``max_batch`` entries (a larger submission goes alone)."""
-        batch: list[tuple[tuple[LogEntry, ...], asyncio.Future[None]]] = []
-        size = 0
-        while self._queue and (not batch or size + len(self._queue[0][0]) <= self._max_batch):
-            group = self._queue.popleft()
-            batch.append(group)
-            size += len(group[0])
-        self._queued -= size
-        return batch
-
     async def _commit_queued(self) -> None:
-        batch = self._take_batch()
+        batch = self._queue.popleft() if self._queue else None
         if not self._queue:
             self._wakeup.clear()
-        if batch:
-            entries = [entry for group, _ in batch for entry in group]
+        if batch is not None:
+            entries = batch.entries
+            self._queued -= len(entries)
             self._inflight = batch
             try:
                 await self._store.append(entries)
             except StoreError as exc:
                 log.error("commit of %d updates failed: %s", len(entries), exc.reason)
-                for _, future in batch:
-                    if not future.done():
-                        future.set_exception(exc)
-                        future.exception()  # the session reads it; do not warn when a socket left first
+                if not batch.future.done():
+                    batch.future.set_exception(exc)
+                    batch.future.exception()  # the session reads it; do not warn when a socket left first
             else:
                 self.batches += 1
                 self.committed += len(entries)
-                for _, future in batch:
-                    if not future.done():
-                        future.set_result(None)
+                if not batch.future.done():
+                    batch.future.set_result(None)
                 self._on_committed(entries)
             finally:
-                self._inflight = []
+                self._inflight = None
         if not self._queue:
             self._idle.set()

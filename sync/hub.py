@@ -71,6 +71,7 @@ class Hub:
         self._loads: dict[Key, asyncio.Future[Room]] = {}
         self._queued_loads: dict[str, list[str]] = {}
         self._load_tasks: set[asyncio.Task[None]] = set()
+        self._writes: dict[asyncio.Future[None], dict[Room, int]] = {}
         self._bus_backlog: dict[Key, list[bytes]] = {}
         self._dirty: set[Key] = set()
         self._compactions: asyncio.Queue[Key] = asyncio.Queue()
@@ -240,14 +241,19 @@ class Hub:
 
     def persist(self, room: Room, update: bytes, *more: bytes) -> asyncio.Future[None]:
         """Append ``update`` (and ``more``, in the same transaction) to the log; resolves once durable."""
+        future = self.committer.submit(LogEntry(room.tenant, room.name, update), *(LogEntry(room.tenant, room.name, u) for u in more))
         room.pending_writes += 1
-        future = self.committer.submit(*(LogEntry(room.tenant, room.name, u) for u in (update, *more)))
-        future.add_done_callback(lambda _: self._write_done(room))
+        # the submissions of one transaction share its future: count each room's writes, settle them at once
+        writes = self._writes.get(future)
+        if writes is None:
+            writes = self._writes[future] = {}
+            future.add_done_callback(self._writes_done)
+        writes[room] = writes.get(room, 0) + 1
         return future
 
-    @staticmethod
-    def _write_done(room: Room) -> None:
-        room.pending_writes -= 1
+    def _writes_done(self, future: asyncio.Future[None]) -> None:
+        for room, count in self._writes.pop(future, {}).items():
+            room.pending_writes -= count
 
     def _committed(self, entries: Sequence[LogEntry]) -> None:
         threshold = self.config.compaction_threshold

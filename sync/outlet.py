@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import deque
 from enum import Enum
 from typing import Protocol
 
@@ -49,8 +50,12 @@ class Outlet:
         self.state = ConnectionState.OPEN
         self.close_code: int | None = None
         self.sent_recently = False
-        self._queue: asyncio.Queue[bytes | _CloseRequest] = asyncio.Queue()
-        self._closed = asyncio.Event()
+        # a plain deque and a future only while the writer waits: the writer takes every queued frame per
+        # wake-up (an asyncio.Queue costs a wake-up and a few coroutine hops per frame), and an idle
+        # connection holds no asyncio.Event (about 1 KB each with its deque of waiters)
+        self._queue: deque[bytes | _CloseRequest] = deque()
+        self._wakeup: asyncio.Future[None] | None = None
+        self._closed: asyncio.Future[None] | None = None
 
     @property
     def open(self) -> bool:
@@ -60,9 +65,10 @@ class Outlet:
         """Queue one frame (dropped once closing)."""
         if self.state is not ConnectionState.OPEN:
             return
-        self._queue.put_nowait(frame)
+        self._queue.append(frame)
+        self._wake()
         self.sent_recently = True
-        if self._queue.qsize() > self.queue_limit:
+        if len(self._queue) > self.queue_limit:
             self.begin_close(CloseCode.SLOW_CONSUMER, "too far behind: reconnect and resync", discard_queued=True)
 
     def begin_close(self, code: int, reason: str, *, discard_queued: bool = False) -> None:
@@ -72,30 +78,47 @@ class Outlet:
         self.state = ConnectionState.CLOSING
         reason = reason.encode()[:MAX_CLOSE_REASON].decode(errors="ignore")
         if discard_queued:
-            while not self._queue.empty():
-                self._queue.get_nowait()
-        self._queue.put_nowait(_CloseRequest(code, reason))
+            self._queue.clear()
+        self._queue.append(_CloseRequest(code, reason))
+        self._wake()
+
+    def _wake(self) -> None:
+        if self._wakeup is not None and not self._wakeup.done():
+            self._wakeup.set_result(None)
 
     async def close(self, code: int, reason: str) -> None:
         """Send what is queued, close with ``code`` and wait until the socket is closed."""
         self.begin_close(code, reason)
-        await self._closed.wait()
+        if self.state is ConnectionState.CLOSED:
+            return
+        if self._closed is None:
+            self._closed = asyncio.get_running_loop().create_future()
+        await asyncio.shield(self._closed)
 
     def peer_left(self) -> None:
         """The peer is gone: nothing more will be sent."""
         self.state = ConnectionState.CLOSED
-        self._closed.set()
+        if self._closed is not None and not self._closed.done():
+            self._closed.set_result(None)
 
     async def run(self) -> None:
         """The writer loop; ends when the socket is closed."""
+        queue, send = self._queue, self.transport.send
         try:
             while True:
-                item = await self._queue.get()
+                if not queue:
+                    self._wakeup = asyncio.get_running_loop().create_future()
+                    try:
+                        await self._wakeup
+                    finally:
+                        self._wakeup = None
+                    continue
+                item = queue.popleft()
                 if isinstance(item, _CloseRequest):
                     self.close_code = item.code
                     await self.transport.close(item.code, item.reason)
                     break
-                await self.transport.send(item)
+                await send(item)
         except (OSError, RuntimeError, ConnectionError) as exc:  # the socket went away under us
             log.debug("send failed: %s", exc)
         finally:

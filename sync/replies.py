@@ -23,12 +23,16 @@ class Replies:
     def __init__(self, send: Callable[[bytes], None]) -> None:
         self._send = send
         self._acks: deque[tuple[str, Outcome]] = deque()
+        self._awaited: asyncio.Future[None] | None = None
 
     def ack(self, name: str, outcome: Outcome) -> None:
         """Queue a SyncStatus for ``name``: sent after every earlier one, once ``outcome`` is settled."""
         self._acks.append((name, outcome))
         if isinstance(outcome, asyncio.Future) and not outcome.done():
-            outcome.add_done_callback(self._flush)
+            # the updates of one commit share its future: one wake-up sends all of their statuses
+            if outcome is not self._awaited:
+                self._awaited = outcome
+                outcome.add_done_callback(self._flush)
         else:
             self._flush()
 

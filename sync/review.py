@@ -7,6 +7,8 @@ conflict is marked resolved. (HTTP access comes with the admin API.)
 
 from __future__ import annotations
 
+import asyncio
+
 from typing import TYPE_CHECKING, Any
 
 from conflict import LIFECYCLES, DomainError, record_type_for
@@ -56,7 +58,7 @@ class Review:
         update = hub.referee.writer.resolve(room.doc, kind, row.field, value, by=resolved_by)
         if update is not None:
             room.broadcast(encode_sync_update(room.name, update))
-            await hub.persist(room, update)
+            await asyncio.shield(hub.persist(room, update))  # shared with other writes: never cancel it
         resolved = await hub.store.resolve_conflict(tenant, conflict_id, {"value": value}, resolved_by)
         if resolved is None:  # another reviewer was faster; both choices were written, the later one stands
             raise ReviewError(ErrorCode.CONFLICT_RESOLVED, f"conflict {conflict_id} was resolved meanwhile")

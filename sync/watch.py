@@ -5,6 +5,11 @@ record for every update would make a long stream of updates quadratic, so a ``Re
 document's roots instead: the ``record`` and ``clocks`` maps report each changed key with its old value,
 and list roots are copied only when they change (the copy made after one change is the "before" of the
 next one).
+
+The watch observes the roots' integrated (Yrs) types directly rather than through ``BaseType.observe``:
+pycrdt's wrapper inspects the callback's signature and builds an event object (a new ``Map`` for its
+target, its path, its keys) for every change of every observed root, which cost more than applying the
+update itself. A map observer reads only the event's ``keys``; a list observer reads nothing.
 """
 
 from __future__ import annotations
@@ -15,8 +20,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pycrdt import Array, Doc, Map
+from pycrdt._base import process_event
 
 from conflict import CLOCKS_ROOT, RECORD_ROOT, RecordType
+from conflict.copies import plain
 
 log = logging.getLogger(__name__)
 
@@ -64,24 +71,28 @@ class RecordWatch:
 
     def __init__(self, doc: Doc, record_type: RecordType) -> None:
         self.record_type = record_type
+        self._doc = doc
         self._record: Map = doc.get(RECORD_ROOT, type=Map)
         self._clocks: Map = doc.get(CLOCKS_ROOT, type=Map)
-        self._lists: dict[str, Array] = {root: doc.get(root, type=Array) for root in record_type.list_roots}
         self._copies: dict[str, list[Any]] = {}
-        self._stale: set[str] = set(self._lists)
+        self._stale: set[str] = set(record_type.list_roots)
         self._armed = False
         self._record_old: dict[str, Any] = {}
         self._clocks_old: dict[str, Any] = {}
         self._changed_lists: set[str] = set()
-        self._record.observe(lambda event: self._on_map(self._record_old, event))
-        self._clocks.observe(lambda event: self._on_map(self._clocks_old, event))
-        for root, array in self._lists.items():
-            array.observe(self._list_observer(root))
+        # the subscriptions stop observing when dropped: hold them as long as the watch lives
+        self._subscriptions = [
+            self._record.integrated.observe(lambda event: self._on_map(self._record_old, event)),
+            self._clocks.integrated.observe(lambda event: self._on_map(self._clocks_old, event)),
+            # list roots are observed through their Yrs types only: a pycrdt wrapper costs about 1 KB of
+            # memory per root and document for as long as the room is loaded, and is only needed to copy
+            *(doc.get(root, type=Array).integrated.observe(self._list_observer(root)) for root in record_type.list_roots),
+        ]
 
     def begin(self) -> None:
         """Start watching one update."""
         for root in self._stale:
-            self._copies[root] = self._lists[root].to_py() or []
+            self._copies[root] = plain(self._doc.get(root, type=Array)) or []
         self._stale.clear()
         self._record_old.clear()
         self._clocks_old.clear()
@@ -93,14 +104,14 @@ class RecordWatch:
         self._armed = False
         lists: dict[str, tuple[list[Any], list[Any]]] = {}
         for root in self._changed_lists:
-            after = self._lists[root].to_py() or []
+            after = plain(self._doc.get(root, type=Array)) or []
             lists[root] = (self._copies[root], after)
             self._copies[root] = after
         touched = set(self._record_old)
         touched.update(key.partition("@")[0] for key in self._clocks_old)
         if not touched:
             return Change(lists=lists)
-        clocks_after: dict[str, Any] = self._clocks.to_py() or {}
+        clocks_after: dict[str, Any] = plain(self._clocks) or {}
         clocks_before = dict(clocks_after)
         for key, old in self._clocks_old.items():
             if old is MISSING:
@@ -118,15 +129,18 @@ class RecordWatch:
     def _on_map(self, old_values: dict[str, Any], event: Any) -> None:
         if not self._armed:
             return
-        # pycrdt re-raises an observer's exception from the next transaction: never let one out of here
+        # an exception must not reach Yrs, which is in the middle of a transaction: never let one out of here
         try:
             for key, change in event.keys.items():
-                old_values.setdefault(key, change.get("oldValue", MISSING) if change["action"] != "add" else MISSING)
+                if key in old_values:
+                    continue
+                old = change.get("oldValue", MISSING) if change["action"] != "add" else MISSING
+                # a nested shared type comes raw from Yrs: wrap it as pycrdt's own events do
+                old_values[key] = old if old is MISSING else process_event(old, self._doc)
         except Exception:
             log.exception("could not read a change of %s", self.record_type.name)
 
     def _list_observer(self, root: str) -> Callable[[Any], None]:
-        # pycrdt passes the transaction too to a callback that takes a second parameter: take exactly one
         return lambda _event: self._on_list(root)
 
     def _on_list(self, root: str) -> None:

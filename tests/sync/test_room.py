@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from pycrdt import Doc, Map, merge_updates
 
@@ -17,18 +19,51 @@ class Inbox:
         self.frames.append(frame)
 
 
-def test_apply_relays_to_everyone_but_the_origin_and_refuses_garbage() -> None:
+async def test_apply_relays_to_everyone_but_the_origin_and_refuses_garbage() -> None:
     room = Room("acme", "work_order:WO-1")
     origin, other = Inbox(), Inbox()
     room.join(origin), room.join(other)
     _, updates = record_updates(1)
     room.apply_update(updates[0], origin)
+    await asyncio.sleep(0)  # relayed at the end of the tick
     assert origin.frames == []
     assert decode_frame(other.frames[0]) == Sync("work_order:WO-1", SyncStep.UPDATE, updates[0])
     with pytest.raises(ProtocolError) as refused:
         room.apply_update(b"\x07\x07", origin)
+    await asyncio.sleep(0)
     assert refused.value.code == "invalid_update"
     assert len(other.frames) == 1
+
+
+async def test_updates_of_one_tick_are_relayed_merged_per_origin_and_in_order_with_other_frames() -> None:
+    room = Room("acme", "work_order:WO-1")
+    first, second, watcher = Inbox(), Inbox(), Inbox()
+    for subscriber in (first, second, watcher):
+        room.join(subscriber)
+    _, updates = record_updates(5)
+    for update in updates[:3]:
+        room.apply_update(update, first)
+    room.apply_update(updates[3], second)
+    room.broadcast(b"other frame")  # what was relayed before goes out first
+    room.apply_update(updates[4], second)
+    assert watcher.frames[-1] == b"other frame"
+    await asyncio.sleep(0)
+    merged, theirs, other, last = (decode_frame(frame) if frame != b"other frame" else frame for frame in watcher.frames)
+    assert other == b"other frame"
+    assert merged == Sync("work_order:WO-1", SyncStep.UPDATE, merged.data)
+    replica = Doc()
+    replica.apply_update(merged.data)
+    assert replica.get_state() == _state_of(updates[:3])
+    assert (theirs.data, last.data) == (updates[3], updates[4])
+    assert [decode_frame(frame).data for frame in first.frames if frame != b"other frame"] == [updates[3], updates[4]]
+    assert len(second.frames) == 2 and decode_frame(second.frames[0]).data == merged.data
+
+
+def _state_of(updates: list[bytes]) -> bytes:
+    doc = Doc()
+    for update in updates:
+        doc.apply_update(update)
+    return doc.get_state()
 
 
 def test_step1_answer_and_contains() -> None:
