@@ -81,6 +81,11 @@ def scope_for(principal: Principal, name: str) -> Scope:
         raise AuthError(ErrorCode.UNKNOWN_RECORD_TYPE, str(exc)) from None
     if kind.readers is not None and principal.roles.isdisjoint(kind.readers):
         raise AuthError(ErrorCode.FORBIDDEN, f"no role of this token may open {kind.name} documents")
+    return role_scope(principal)
+
+
+def role_scope(principal: Principal) -> Scope:
+    """The scope the token's roles grant on any document they may open (and on control documents)."""
     if principal.roles & WRITER_ROLES:
         return Scope.READ_WRITE
     if principal.roles & READONLY_ROLES:

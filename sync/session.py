@@ -12,7 +12,7 @@ import asyncio
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
-from sync.access import Principal, scope_for
+from sync.access import Principal, role_scope, scope_for
 from sync.codes import CloseCode, ErrorCode
 from sync.errors import AuthError, FieldsyncError, LimitExceeded, ProtocolError, StoreError
 from sync.hub import Hub
@@ -27,7 +27,7 @@ from sync.protocol.control import SCOPES_DOCUMENT, ErrorNotice, decode_control
 from sync.protocol.lib0 import Reader
 from sync.replies import Replies
 from sync.room import EMPTY_UPDATE
-from sync.scopes import ScopeChannel, control_access
+from sync.scopes import ScopeChannel
 
 PING = encode_frame(Ping())
 PONG = encode_frame(Pong())
@@ -195,7 +195,7 @@ class Session:
             if self.principal is not None and principal.tenant != self.principal.tenant:
                 raise AuthError(ErrorCode.TENANT_MISMATCH, "a connection serves one tenant")
             if link.name == SCOPES_DOCUMENT:  # a control document: no record, no room
-                scope, room = control_access(principal), None
+                scope, room = role_scope(principal), None
             else:
                 scope = scope_for(principal, link.name)
                 room = link.room or await self.hub.acquire(principal.tenant, link.name)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from sync.access import READONLY_ROLES, WRITER_ROLES, Principal, Scope
+from sync.access import Principal
 from sync.codes import ErrorCode
 from sync.errors import AuthError, FieldsyncError, LimitExceeded, ProtocolError, StoreError
 from sync.protocol import Frame, Stateless
@@ -20,19 +20,10 @@ from sync.scopes.definitions import ResolvedScope
 from sync.scopes.service import ScopeService
 from sync.scopes.subscription import Sink, Subscription
 
-__all__ = ["MAX_SUBSCRIPTION_ID", "ScopeChannel", "control_access"]
+__all__ = ["MAX_SUBSCRIPTION_ID", "ScopeChannel"]
 
 #: Longest ``Subscribe.id`` accepted (characters).
 MAX_SUBSCRIPTION_ID = 200
-
-
-def control_access(principal: Principal) -> Scope:
-    """The scope ``Authenticated`` grants on ``$scopes``: the role rules of documents, without a record type."""
-    if principal.roles & WRITER_ROLES:
-        return Scope.READ_WRITE
-    if principal.roles & READONLY_ROLES:
-        return Scope.READONLY
-    raise AuthError(ErrorCode.FORBIDDEN, "no role of this token grants access to documents")
 
 
 class ScopeChannel:
