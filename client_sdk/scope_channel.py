@@ -20,21 +20,15 @@ from enum import Enum
 from client_sdk.config import SyncConfig
 from client_sdk.connection import Connection
 from client_sdk.errors import AuthRejected
+from client_sdk.refusals import PASSING_CODES, TOKEN_CODES
 from client_sdk.replica import LocalReplica
 from client_sdk.state import ErrorReported, ScopeUpdated, SyncError, SyncEvent
-from sync.codes import ErrorCode
 from sync.protocol import Authenticated, AuthToken, Frame, PermissionDenied, ProtocolError, Stateless
 from sync.protocol.control import (
     SCOPES_DOCUMENT, ErrorNotice, ScopeMembers, Subscribe, Unsubscribe, decode_control, encode_control,
 )
 
 log = logging.getLogger(__name__)
-
-#: Refusals of the token itself (as for any document): the client stops and tells the app.
-TOKEN_CODES = frozenset({ErrorCode.TOKEN_MISSING, ErrorCode.TOKEN_INVALID, ErrorCode.TOKEN_EXPIRED,
-                         ErrorCode.TENANT_MISMATCH})
-#: Refusals that pass: the subscription (or the Auth) is sent again after a while.
-PASSING_CODES = frozenset({ErrorCode.RATE_LIMITED, ErrorCode.QUEUE_FULL, ErrorCode.STORE_UNAVAILABLE})
 
 
 class ChannelState(Enum):

@@ -27,6 +27,7 @@ from client_sdk.config import SyncConfig
 from client_sdk.connection import Connection
 from client_sdk.errors import AuthRejected, ReplicaError
 from client_sdk.link import Link, LinkState, covers
+from client_sdk.refusals import BLOCKING_CODES, PASSING_CODES, TOKEN_CODES
 from client_sdk.replica import LocalReplica
 from client_sdk.scope_channel import ScopeChannel
 from client_sdk.scopes import ScopeChange
@@ -40,14 +41,6 @@ from sync.protocol.control import SCOPES_DOCUMENT, ErrorNotice, decode_control
 log = logging.getLogger(__name__)
 
 EMPTY_UPDATE = b"\x00\x00"
-#: Refusals of the token itself: the client stops and tells the app instead of retrying.
-TOKEN_CODES = frozenset({ErrorCode.TOKEN_MISSING, ErrorCode.TOKEN_INVALID, ErrorCode.TOKEN_EXPIRED,
-                         ErrorCode.TENANT_MISMATCH})
-#: Refusals that pass: what was refused is sent again a little later.
-PASSING_CODES = frozenset({ErrorCode.RATE_LIMITED, ErrorCode.QUEUE_FULL, ErrorCode.STORE_UNAVAILABLE})
-#: Refusals that re-sending on this connection cannot cure; the entries wait for the next connection.
-BLOCKING_CODES = frozenset({ErrorCode.READONLY, ErrorCode.INVALID_UPDATE, ErrorCode.FRAME_TOO_LARGE,
-                            ErrorCode.NOT_AUTHENTICATED})
 
 
 class DeviceSession:
