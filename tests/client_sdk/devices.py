@@ -8,7 +8,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from client_sdk import LocalReplica, Records, SyncClient, SyncConfig, SyncEvent
+from client_sdk import LocalReplica, RecordNotFound, Records, SyncClient, SyncConfig, SyncEvent
+from sync.seed import seed_records
+from sync.store import SqlStore
 from tests.support.hub import HubProcess
 
 #: Quick reconnects, so tests that restart a hub do not wait for the default 1 s base.
@@ -77,3 +79,22 @@ async def eventually(check: Callable[[], Any], timeout: float = 10, interval: fl
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"condition not met in {timeout} s (last: {result!r})")
         await asyncio.sleep(interval)
+
+
+async def holds(device: Device, name: str) -> bool:
+    """Whether ``device``'s replica holds record ``name``."""
+    try:
+        await device.records.open(name)
+    except RecordNotFound:
+        return False
+    return True
+
+
+async def seed(hub: HubProcess, records: dict[str, dict], tenant: str = "acme") -> None:
+    """Write ``records`` straight into the hub's store, as if devices had synced them."""
+    store = SqlStore(hub.database_url)
+    await store.start()
+    try:
+        await seed_records(store, tenant, records)
+    finally:
+        await store.close()

@@ -6,28 +6,16 @@ hub serves them like any other record.
 
 from __future__ import annotations
 
-import pytest
 from pycrdt import Map
 
-from client_sdk import Connected, RecordNotFound, SyncState
-from sync.seed import seed_records
-from sync.store import SqlStore
-from tests.client_sdk.devices import Device, Devices, eventually
+from client_sdk import Connected, SyncState
+from tests.client_sdk.devices import Device, Devices, eventually, holds, seed
 from tests.support.hub import HubProcess
 from tests.support.stored import stored_doc
 
 TECH = "tech-1"
 SCOPE = "my_work_orders"
 OPEN_STATUSES = ("OPEN", "SCHEDULED", "IN_PROGRESS", "PENDING_APPROVAL")
-
-
-async def seed(hub: HubProcess, records: dict[str, dict]) -> None:
-    store = SqlStore(hub.database_url)
-    await store.start()
-    try:
-        await seed_records(store, "acme", records)
-    finally:
-        await store.close()
 
 
 def workforce(mine: int, others: int) -> tuple[dict[str, dict], dict[str, dict]]:
@@ -42,14 +30,6 @@ def workforce(mine: int, others: int) -> tuple[dict[str, dict], dict[str, dict]]
             rest[f"work_order:WO-O{i:04d}"] = {"status": ("COMPLETED", "CLOSED", "CANCELLED")[i % 3],
                                               "technician": TECH, "title": "x"}
     return own, rest
-
-
-async def holds(device: Device, name: str) -> bool:
-    try:
-        await device.records.open(name)
-    except RecordNotFound:
-        return False
-    return True
 
 
 async def test_a_technician_receives_its_300_open_work_orders_and_none_of_the_700_others_on_one_connection(

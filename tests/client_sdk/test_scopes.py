@@ -13,12 +13,12 @@ from pathlib import Path
 import pytest
 
 from client_sdk import (
-    Connected, ErrorReported, LocalReplica, RecordError, RecordNotFound, Records, ReplicaError, ScopeUpdated,
+    Connected, ErrorReported, LocalReplica, RecordError, Records, ReplicaError, ScopeUpdated,
     SyncClient, SyncProgress, SyncState, projections, subscription_id,
 )
 from sync.protocol import AuthToken, Stateless, Sync, SyncStep
 from sync.protocol.control import SCOPES_DOCUMENT, ErrorNotice, ScopeMembers, Subscribe
-from tests.client_sdk.devices import FAST, Device, Devices, eventually
+from tests.client_sdk.devices import FAST, Device, Devices, eventually, holds
 from tests.client_sdk.scripted_hub import ScriptedHub
 
 SCOPE = "my_work_orders"
@@ -54,14 +54,6 @@ async def device(devices: Devices, scripted: ScriptedHub, name: str = "tablet") 
 def work_orders(scripted: ScriptedHub, *ids: str, **fields: object) -> list[str]:
     return [scripted.seed(f"work_order:{id}", status="OPEN", technician="tech-1", title=f"Job {id}", **fields)
             for id in ids]
-
-
-async def holds(device: Device, name: str) -> bool:
-    try:
-        await device.records.open(name)
-    except RecordNotFound:
-        return False
-    return True
 
 
 def events(device: Device, kind: type) -> list:

@@ -5,32 +5,13 @@ from __future__ import annotations
 
 import asyncio
 
-from client_sdk import Connected, ErrorReported, RecordNotFound, ScopeUpdated, SyncProgress
+from client_sdk import Connected, ErrorReported, ScopeUpdated, SyncProgress
 from sync.protocol.control import SCOPES_DOCUMENT
-from sync.seed import seed_records
-from sync.store import SqlStore
-from tests.client_sdk.devices import Device, Devices, eventually
+from tests.client_sdk.devices import Devices, eventually, holds, seed
 from tests.support.hub import HubProcess
 
 TECH = "tech-1"
 SCOPE = "my_work_orders"
-
-
-async def seed(hub: HubProcess, records: dict[str, dict]) -> None:
-    store = SqlStore(hub.database_url)
-    await store.start()
-    try:
-        await seed_records(store, "acme", records)
-    finally:
-        await store.close()
-
-
-async def holds(device: Device, name: str) -> bool:
-    try:
-        await device.records.open(name)
-    except RecordNotFound:
-        return False
-    return True
 
 
 async def test_a_technician_following_my_work_orders_receives_the_seeded_ones(hub: HubProcess,
