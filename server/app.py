@@ -9,7 +9,6 @@ from litestar import Litestar
 
 from server.config import Settings
 from server.health import healthz, readyz
-from server.ws import sync_socket
 from sync.access import TokenVerifier
 from sync.errors import ConfigError
 from sync.hub import Hub
@@ -19,6 +18,8 @@ from sync.store import SqlStore, Store
 
 def create_app(settings: Settings, *, verifier: TokenVerifier, store: Store | None = None) -> Litestar:
     """Build the app; the store is opened and the hub started by the app's lifespan.
+
+    Sync sockets (``/sync``) are served by ``server.ws.SyncEndpoint`` wrapped around this app.
 
     Raises ``ConfigError`` when the scopes file (``FIELDSYNC_SCOPES_FILE``) is missing or invalid.
     """
@@ -38,7 +39,7 @@ def create_app(settings: Settings, *, verifier: TokenVerifier, store: Store | No
         finally:
             await store.close()
 
-    app = Litestar(route_handlers=[sync_socket, healthz, readyz], lifespan=[lifespan])
+    app = Litestar(route_handlers=[healthz, readyz], lifespan=[lifespan])
     app.state.hub = hub
     app.state.settings = settings
     return app

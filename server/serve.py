@@ -62,7 +62,7 @@ def run_serve(settings: Settings) -> int:
         return 1
     app = create_app(settings, verifier=verifier)
     config = uvicorn.Config(
-        SyncEndpoint(app),  # sync sockets bypass Litestar's per-message wrappers (server/ws.py)
+        SyncEndpoint(app),  # /sync sockets go to the hub directly, the rest to the Litestar app (server/ws.py)
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level,

@@ -1,10 +1,10 @@
 """The ``/sync`` WebSocket endpoint: adapts a socket to a hub ``Session``.
 
-Two doors lead to the same session. ``SyncEndpoint`` is a plain ASGI application placed in front of the
-Litestar app by ``fieldsync serve``: every frame of a sync socket then goes straight between uvicorn and
-the session, without Litestar's per-message wrappers (its send and receive wrappers and its exception
-middleware cost a few function calls per frame, which at tens of thousands of frames per second is a
-good share of the hub's time). The Litestar route ``sync_socket`` remains for an app served without it.
+``SyncEndpoint`` is a plain ASGI application placed in front of the Litestar app (``fieldsync serve`` does
+so): every frame of a sync socket goes straight between the server and the session, without Litestar's
+per-message wrappers (its send and receive wrappers and its exception middleware cost a few function calls
+per frame, which at tens of thousands of frames per second is a good share of the hub's time). Everything
+else (HTTP routes, the lifespan that starts the hub) goes to the Litestar app.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from litestar import Litestar, WebSocket, websocket
+from litestar import Litestar
 
 from sync.codes import CloseCode
 from sync.hub import Hub
@@ -78,9 +78,3 @@ class SyncEndpoint:
         await send({"type": "websocket.accept"})
         await serve(self.hub, AsgiTransport(receive, send))
 
-
-@websocket("/sync")
-async def sync_socket(socket: WebSocket) -> None:
-    """The same endpoint as a Litestar route, for an app served without ``SyncEndpoint``."""
-    await socket.accept()
-    await serve(socket.app.state.hub, AsgiTransport(socket.receive, socket.send))
