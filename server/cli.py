@@ -62,6 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
     token.add_argument("--tenant", required=True, type=_non_empty, help="tenant id")
     token.add_argument("--device", required=True, type=_non_empty, help="device id")
     token.add_argument("--roles", required=True, type=_roles, help="comma-separated roles, e.g. technician,viewer")
+    token.add_argument("--teams", type=_teams, default=[], help="comma-separated teams, for team scopes")
     token.add_argument("--ttl", type=_positive_int, default=3600, metavar="SECONDS", help="lifetime (default 3600)")
     token.set_defaults(handler=_token)
     return parser
@@ -92,7 +93,7 @@ def _token(args: argparse.Namespace, settings: Settings) -> int:
         if role not in WRITER_ROLES | READONLY_ROLES:
             print(f"fieldsync: warning: role {role!r} grants no access to documents", file=sys.stderr)
     print(mint_token(secret, sub=args.sub, tenant=args.tenant, device=args.device, roles=args.roles,
-                     ttl_seconds=args.ttl))
+                     teams=args.teams, ttl_seconds=args.ttl))
     return 0
 
 
@@ -107,6 +108,10 @@ def _roles(value: str) -> list[str]:
     if not roles:
         raise argparse.ArgumentTypeError("needs at least one role")
     return roles
+
+
+def _teams(value: str) -> list[str]:
+    return [team.strip() for team in value.split(",") if team.strip()]
 
 
 def _positive_int(value: str) -> int:

@@ -49,6 +49,16 @@ def test_token_with_configured_secret(tmp_path: Path, monkeypatch: pytest.Monkey
     assert list(tmp_path.iterdir()) == []
 
 
+def test_token_carries_the_teams_it_is_given(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.chdir(tmp_path)
+    secret = "p" * 40
+    args = [*TOKEN_ARGS, "--teams", "north, south"]
+    assert main(args, environ={"FIELDSYNC_ENV": "production", "FIELDSYNC_JWT_SECRET": secret}) == 0
+    principal = JwtVerifier(secret=secret).verify(capsys.readouterr().out.strip())
+    assert principal.teams == frozenset({"north", "south"}) and EXPECTED.teams == frozenset()
+
+
 def test_token_cannot_be_minted_with_only_a_public_key(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
