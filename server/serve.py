@@ -54,13 +54,13 @@ def run_migrate(settings: Settings) -> int:
 
 
 def run_serve(settings: Settings) -> int:
-    """Migrate, then serve until SIGTERM/SIGINT."""
+    """Check the configuration, migrate, then serve until SIGTERM/SIGINT."""
     logging.basicConfig(level=settings.log_level.upper() if settings.log_level != "trace" else "DEBUG",
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     verifier = build_verifier(settings)
+    app = create_app(settings, verifier=verifier)  # an invalid scopes file stops here, before any migration
     if run_migrate(settings) != 0:
         return 1
-    app = create_app(settings, verifier=verifier)
     config = uvicorn.Config(
         SyncEndpoint(app),  # /sync sockets go to the hub directly, the rest to the Litestar app (server/ws.py)
         host=settings.host,

@@ -61,6 +61,7 @@ def test_serve_with_an_invalid_file_exits_2_with_one_line(tmp_path: Path, monkey
     assert main(["serve"], environ=environ) == 2
     err = capsys.readouterr().err
     assert "fieldsync: FIELDSYNC_SCOPES_FILE: scopes file" in err and "Traceback" not in err
+    assert not (tmp_path / "hub.db").exists(), "the file is checked before the database is touched"
 
 
 async def test_a_hub_process_serves_the_scopes_of_its_file(tmp_path: Path) -> None:
