@@ -34,17 +34,6 @@ INDEXES = {
 }
 
 
-@pytest.fixture(
-    params=[
-        pytest.param("sqlite", id="sqlite"),
-        pytest.param("postgres", id="postgres", marks=pytest.mark.postgres),
-    ]
-)
-def empty_url(request: pytest.FixtureRequest) -> str:
-    """A database with no tables yet, on each backend."""
-    return str(request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "fresh_postgres_url"))
-
-
 async def inspect_database(url: str, look: Any) -> Any:
     engine = create_async_engine(url)
     try:

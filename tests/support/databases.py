@@ -141,6 +141,17 @@ def sqlite_url(tmp_path: Path) -> str:
         pytest.param("postgres", id="postgres", marks=pytest.mark.postgres),
     ]
 )
+def empty_url(request: pytest.FixtureRequest) -> str:
+    """A database with no tables yet, on each backend."""
+    return str(request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "fresh_postgres_url"))
+
+
+@pytest.fixture(
+    params=[
+        pytest.param("sqlite", id="sqlite"),
+        pytest.param("postgres", id="postgres", marks=pytest.mark.postgres),
+    ]
+)
 def store_url(request: pytest.FixtureRequest) -> str:
     """A migrated database URL, once per backend: the contract suites run on both."""
     if request.param == "sqlite":

@@ -177,12 +177,3 @@ async def test_downgrading_0003_removes_the_numbers(sqlite_url: str) -> None:
     await upgrade(sqlite_url)
 
 
-@pytest.fixture(
-    params=[
-        pytest.param("sqlite", id="sqlite"),
-        pytest.param("postgres", id="postgres", marks=pytest.mark.postgres),
-    ]
-)
-def empty_url(request: pytest.FixtureRequest) -> str:
-    """A database with no tables yet, on each backend."""
-    return str(request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "fresh_postgres_url"))
