@@ -9,7 +9,7 @@ A typical app::
         await replica.follow("work_order:WO-1042")  # or one record by name
         await records.set("work_order:WO-1042", status="IN_PROGRESS")  # saved locally at once, sent when online
 
-Imports ``sync.protocol`` (the wire codec), ``sync.codes`` and ``conflict`` only, never the hub.
+Imports ``sync.protocol`` (the wire codec), ``sync.protocol.codes`` and ``conflict`` only, never the hub.
 """
 
 from __future__ import annotations

@@ -20,7 +20,7 @@ class RecordError(ClientError):
 
 
 class AuthRejected(ClientError):
-    """The hub refused the token itself (``code`` is a ``sync.codes.ErrorCode`` value).
+    """The hub refused the token itself (``code`` is a ``sync.protocol.codes.ErrorCode`` value).
 
     The client stops reconnecting when it receives one: retrying cannot help until the app supplies a new
     token with ``SyncClient.set_token``.

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sync.codes import ErrorCode
+from sync.protocol.codes import ErrorCode
 
 #: Refusals of the token itself: the client stops and tells the app instead of retrying.
 TOKEN_CODES = frozenset({ErrorCode.TOKEN_MISSING, ErrorCode.TOKEN_INVALID, ErrorCode.TOKEN_EXPIRED,

@@ -32,7 +32,7 @@ from client_sdk.replica import LocalReplica
 from client_sdk.scope_channel import ScopeChannel
 from client_sdk.scopes import ScopeChange
 from client_sdk.state import Acknowledged, DocumentSynced, ErrorReported, SyncError, SyncEvent
-from sync.codes import ErrorCode
+from sync.protocol.codes import ErrorCode
 from sync.protocol import (
     Authenticated, AuthToken, Close, Frame, PermissionDenied, ProtocolError, Stateless, Sync, SyncStatus, SyncStep,
 )

@@ -17,7 +17,7 @@ from conflict.document import (
     write_field,
 )
 from conflict.entries import current_entries, previous_version, removed_entries
-from conflict.errors import ClockDriftError, DomainError, HlcError, InvalidDocumentName, UnknownRecordType
+from conflict.errors import ClockDriftError, DomainError, FieldsyncError, HlcError, InvalidDocumentName, UnknownRecordType
 from conflict.hlc import Hlc, HlcTimestamp, wall_clock_ms
 from conflict.lifecycle import (
     LIFECYCLES,
@@ -72,6 +72,7 @@ __all__ = [
     "FieldConflict",
     "FieldPolicy",
     "FieldResolution",
+    "FieldsyncError",
     "FieldStamp",
     "Hlc",
     "HlcError",

@@ -1,15 +1,33 @@
-"""Errors the domain raises on purpose.
+"""The root of every error the hub side raises on purpose, and the errors the domain raises.
 
-``conflict`` sits below ``sync`` and cannot import its ``FieldsyncError``; callers translate these at their
-boundary. Every class is a ``ValueError`` so that code validating input can catch the family in one place.
-User data never raises from projections or policies: those return problems and verdicts instead.
+``FieldsyncError`` lives here, in the lowest package, so that the domain's errors, the protocol's refusals
+(``sync.protocol.errors``) and the hub's own (``sync.errors``) share one root. Every domain error is also a
+``ValueError`` so that code validating input can catch the family in one place. User data never raises from
+projections or policies: those return problems and verdicts instead.
 """
 
 from __future__ import annotations
 
 
-class DomainError(ValueError):
-    """Root of every error ``conflict`` raises."""
+class FieldsyncError(Exception):
+    """Root of every error fieldsync raises on purpose; ``code`` names it for clients and logs."""
+
+    def __init__(self, code: str, reason: str) -> None:
+        super().__init__(f"{code}: {reason}")
+        self.code = code
+        self.reason = reason
+
+
+class DomainError(FieldsyncError, ValueError):
+    """Root of every error ``conflict`` raises; its text is the reason alone."""
+
+    default_code = "invalid_record"
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(self.default_code, reason)
+
+    def __str__(self) -> str:
+        return self.reason
 
 
 class HlcError(DomainError):

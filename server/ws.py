@@ -14,7 +14,7 @@ from typing import Any
 
 from litestar import Litestar
 
-from sync.codes import CloseCode
+from sync.protocol.codes import CloseCode
 from sync.hub import Hub
 from sync.session import Session
 

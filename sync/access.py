@@ -13,7 +13,7 @@ from enum import StrEnum
 from typing import Protocol
 
 from conflict import DomainError, record_type_for
-from sync.codes import ErrorCode
+from sync.protocol.codes import ErrorCode
 from sync.errors import AuthError
 
 #: ``{type}:{id}`` with an optional ``/{part}`` for role-restricted companions (``warranty_claim:WC-7/internal``).

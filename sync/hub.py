@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from sync.access import Principal, TokenVerifier
 from sync.bus import Bus, BusMessage, InProcessBus
-from sync.codes import CloseCode
+from sync.protocol.codes import CloseCode
 from sync.committer import Committer
 from sync.config import HubConfig
 from sync.errors import ProtocolError, StoreError

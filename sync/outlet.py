@@ -12,7 +12,7 @@ from collections import deque
 from enum import Enum
 from typing import Protocol
 
-from sync.codes import CloseCode
+from sync.protocol.codes import CloseCode
 
 log = logging.getLogger(__name__)
 MAX_CLOSE_REASON = 123  # bytes: a WebSocket close frame allows no more

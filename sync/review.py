@@ -12,7 +12,7 @@ import asyncio
 from typing import TYPE_CHECKING, Any
 
 from conflict import LIFECYCLES, DomainError, record_type_for
-from sync.codes import ErrorCode
+from sync.protocol.codes import ErrorCode
 from sync.errors import ReviewError
 from sync.protocol import encode_sync_update
 from sync.store import ConflictRecord

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Protocol
 from pycrdt import Doc, get_state, get_update, merge_updates
 
 from sync.awareness import AwarenessRegistry
-from sync.codes import ErrorCode
+from sync.protocol.codes import ErrorCode
 from sync.errors import ProtocolError
 from sync.protocol import Awareness, Sync, SyncStep, decode_state_vector, encode_frame, encode_sync_update
 from sync.protocol.awareness import AwarenessEntry, encode_awareness_update

@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 from sync.access import Principal, role_scope, scope_for
-from sync.codes import CloseCode, ErrorCode
+from sync.protocol.codes import CloseCode, ErrorCode
 from sync.errors import AuthError, FieldsyncError, LimitExceeded, ProtocolError, StoreError
 from sync.hub import Hub
 from sync.link import Link, LinkState

@@ -31,7 +31,7 @@ from sync.protocol.frames import (
     peek_document,
 )
 from sync.protocol.state_vector import decode_state_vector
-from sync.errors import ProtocolError
+from sync.protocol.errors import ProtocolError
 
 __all__ = [
     "AuthToken",

@@ -11,8 +11,8 @@ from collections.abc import Iterable
 
 import msgspec
 
-from sync.codes import ErrorCode
-from sync.errors import ProtocolError
+from sync.protocol.codes import ErrorCode
+from sync.protocol.errors import ProtocolError
 from sync.protocol.lib0 import Buffer, Reader, Writer
 
 __all__ = ["AwarenessEntry", "decode_awareness_update", "encode_awareness_update"]

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import msgspec
 
-from sync.codes import ErrorCode
-from sync.errors import ProtocolError
+from sync.protocol.codes import ErrorCode
+from sync.protocol.errors import ProtocolError
 
 __all__ = [
     "SCOPES_DOCUMENT", "ControlMessage", "ErrorNotice", "Hello", "ScopeMembers", "Subscribe", "Unsubscribe",

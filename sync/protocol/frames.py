@@ -17,8 +17,8 @@ from typing import Callable
 
 import msgspec
 
-from sync.codes import CloseCode, ErrorCode
-from sync.errors import ProtocolError
+from sync.protocol.codes import CloseCode, ErrorCode
+from sync.protocol.errors import ProtocolError
 from sync.protocol.lib0 import Buffer, Reader, write_var_bytes, write_var_string, write_var_uint
 
 

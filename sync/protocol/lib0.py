@@ -4,15 +4,15 @@ lib0 (the encoding library under Yjs) writes a varUint as little-endian base-128
 each byte meaning "more follows"; a varString or varUint8Array is a varUint byte length and the bytes.
 pycrdt ships a decoder for this, but it trips ``assert`` or raises bare ``RuntimeError``/``IndexError`` on
 bad input. The hub reads untrusted bytes, so this reader turns every malformed input into a
-:class:`~sync.errors.ProtocolError`.
+:class:`~sync.protocol.errors.ProtocolError`.
 """
 
 from __future__ import annotations
 
 from typing import Union
 
-from sync.codes import ErrorCode
-from sync.errors import ProtocolError
+from sync.protocol.codes import ErrorCode
+from sync.protocol.errors import ProtocolError
 
 __all__ = [
     "MAX_SAFE_INTEGER",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sync.codes import ErrorCode
+from sync.protocol.codes import ErrorCode
 from sync.protocol.lib0 import Buffer, Reader
 
 

@@ -11,7 +11,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from sync.access import Principal
-from sync.codes import ErrorCode
+from sync.protocol.codes import ErrorCode
 from sync.errors import AuthError, FieldsyncError, LimitExceeded, ProtocolError, StoreError
 from sync.protocol import Frame, Stateless
 from sync.protocol.control import SCOPES_DOCUMENT, ErrorNotice, Hello, Subscribe, Unsubscribe, decode_control

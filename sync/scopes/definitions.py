@@ -17,7 +17,7 @@ from typing import Any
 
 from conflict import LIFECYCLES, RECORD_TYPES, Role, final_statuses, lifecycle_of
 from sync.access import Principal
-from sync.codes import ErrorCode
+from sync.protocol.codes import ErrorCode
 from sync.errors import AuthError, ConfigError, ProtocolError
 
 #: The file the hub reads when ``FIELDSYNC_SCOPES_FILE`` is not set.

@@ -7,7 +7,7 @@ import random
 import pytest
 from pycrdt import Map
 
-from sync.codes import CloseCode
+from sync.protocol.codes import CloseCode
 from sync.protocol import Sync, SyncStep, encode_frame
 from sync.protocol.lib0 import write_var_string, write_var_uint
 from tests.support.client import HubClient

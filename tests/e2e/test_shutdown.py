@@ -8,7 +8,7 @@ import urllib.request
 import pytest
 from pycrdt import Map
 
-from sync.codes import CloseCode
+from sync.protocol.codes import CloseCode
 from sync.protocol import Sync, SyncStep
 from tests.support.client import HubClient
 from tests.support.hub import HubProcess

@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from server.auth import JwtVerifier, mint_token
 from sync.access import Principal
-from sync.codes import ErrorCode
+from sync.protocol.codes import ErrorCode
 from sync.errors import AuthError, ConfigError
 
 SECRET = "test-secret-that-is-long-enough-for-hs256"

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sync.codes import ErrorCode
+from sync.protocol.codes import ErrorCode
 from sync.errors import ProtocolError
 from sync.protocol import AwarenessEntry, decode_awareness_update, encode_awareness_update
 from sync.protocol.lib0 import write_var_bytes

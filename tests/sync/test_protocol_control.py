@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sync.codes import ErrorCode
+from sync.protocol.codes import ErrorCode
 from sync.errors import ProtocolError
 from sync.protocol import (
     ControlMessage,

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sync.codes import ErrorCode
+from sync.protocol.codes import ErrorCode
 from sync.errors import ProtocolError
 from sync.protocol.lib0 import (
     MAX_SAFE_INTEGER,

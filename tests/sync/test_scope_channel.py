@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from sync.codes import CloseCode, ErrorCode
+from sync.protocol.codes import CloseCode, ErrorCode
 from sync.protocol import Authenticated, Awareness, AuthToken, PermissionDenied, QueryAwareness, Sync, SyncStep
 from sync.protocol.control import SCOPES_DOCUMENT, Hello, ScopeMembers, Subscribe, Unsubscribe
 from tests.support.inproc import running_hub, token

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from sync.access import Principal
-from sync.codes import ErrorCode
+from sync.protocol.codes import ErrorCode
 from sync.errors import AuthError, ConfigError, ProtocolError
 from sync.scopes import DEFAULT_SCOPES_FILE, ScopeRegistry, load_definitions
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sync.codes import CloseCode
+from sync.protocol.codes import CloseCode
 from sync.protocol import (
     Authenticated, Awareness, AuthToken, BroadcastStateless, Close, PermissionDenied, Ping, Pong, QueryAwareness,
     Stateless, Sync, SyncStep,
