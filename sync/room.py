@@ -13,15 +13,13 @@ from pycrdt import Doc, get_state, get_update, merge_updates
 from sync.awareness import AwarenessRegistry
 from sync.protocol.codes import ErrorCode
 from sync.errors import ProtocolError
-from sync.protocol import Awareness, Sync, SyncStep, decode_state_vector, encode_frame, encode_sync_update
+from sync.protocol import EMPTY_UPDATE, Awareness, Sync, SyncStep, decode_state_vector, encode_frame, encode_sync_update
 from sync.protocol.awareness import AwarenessEntry, encode_awareness_update
 from sync.protocol.lib0 import Reader
 
 if TYPE_CHECKING:
     from sync.store import StoredDocument
     from sync.watch import RecordWatch
-
-EMPTY_UPDATE = b"\x00\x00"
 
 
 class Subscriber(Protocol):

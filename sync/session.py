@@ -19,14 +19,13 @@ from sync.hub import Hub
 from sync.link import Link, LinkState
 from sync.outlet import ConnectionState, Outlet, Transport
 from sync.protocol import (
-    Authenticated, Awareness, AuthToken, BroadcastStateless, Close, Frame, MessageType, Ping, Pong, QueryAwareness,
+    EMPTY_UPDATE,     Authenticated, Awareness, AuthToken, BroadcastStateless, Close, Frame, MessageType, Ping, Pong, QueryAwareness,
     Stateless, Sync, SyncStep, decode_frame, encode_frame,
 )
 from sync.protocol.awareness import decode_awareness_update
 from sync.protocol.control import SCOPES_DOCUMENT, ErrorNotice, decode_control
 from sync.protocol.lib0 import Reader
 from sync.replies import Replies
-from sync.room import EMPTY_UPDATE
 from sync.scopes import ScopeChannel
 
 PING = encode_frame(Ping())

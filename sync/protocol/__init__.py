@@ -30,10 +30,12 @@ from sync.protocol.frames import (
     encode_sync_update,
     peek_document,
 )
-from sync.protocol.state_vector import decode_state_vector
+from sync.protocol.state_vector import EMPTY_STATE_VECTOR, EMPTY_UPDATE, decode_state_vector
 from sync.protocol.errors import ProtocolError
 
 __all__ = [
+    "EMPTY_STATE_VECTOR",
+    "EMPTY_UPDATE",
     "AuthToken",
     "AuthType",
     "Authenticated",
