@@ -1,7 +1,7 @@
 """Scope sync (the hub only): a device's first sync of a 1,000-record scope, and its resync after 1% changed.
 
 Untimed setup: ``records`` open work orders assigned to one technician are written straight into the hub's
-store (``sync.seed``), as if other devices had synced them.
+store (``tests.support.seed``), as if other devices had synced them.
 
 Timed, with the device SDK (``client_sdk``), as a field device does it:
 - first sync: a device with an empty replica follows ``my_work_orders`` and runs until every member is in
@@ -25,7 +25,7 @@ from typing import Any
 from bench.servers import TENANT, Server
 from client_sdk import LocalReplica, Records, SyncClient, SyncConfig
 from server.auth import mint_token
-from sync.seed import seed_records
+from tests.support.seed import seed_records
 from sync.store import SqlStore
 
 SCOPE = "my_work_orders"

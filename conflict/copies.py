@@ -11,7 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 from pycrdt import Array, Map
-from pycrdt._base import BaseType
+
+from conflict.pycrdt_compat import BaseType, is_integrated, raw_transaction, wrap_raw
 
 #: What Yrs hands out for plain values (JSON-like ``Any``, copied as is by ``to_py()`` too).
 _AS_IS = frozenset({str, int, float, bool, bytes, type(None), list, dict})
@@ -19,10 +20,10 @@ _AS_IS = frozenset({str, int, float, bool, bytes, type(None), list, dict})
 
 def plain(shared: Map | Array) -> Any:
     """What ``shared.to_py()`` returns (``None`` for a type that is not in a document and has no value)."""
-    if shared._integrated is None:
+    if not is_integrated(shared):
         return shared.to_py()
     with shared.doc.transaction() as txn:
-        return _copy(shared, txn._txn)
+        return _copy(shared, raw_transaction(txn))
 
 
 def _copy(shared: Any, txn: Any) -> Any:
@@ -35,7 +36,7 @@ def _copy(shared: Any, txn: Any) -> Any:
 def _value(owner: BaseType, raw: Any, txn: Any) -> Any:
     if type(raw) in _AS_IS:
         return raw
-    value = owner._maybe_as_type_or_doc(raw)
+    value = wrap_raw(owner, raw)
     if isinstance(value, (Map, Array)):
         return _copy(value, txn)
     if isinstance(value, BaseType):

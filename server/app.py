@@ -9,11 +9,7 @@ from litestar import Litestar
 
 from server.config import Settings
 from server.health import healthz, readyz
-from sync.access import TokenVerifier
-from sync.errors import ConfigError
-from sync.hub import Hub
-from sync.scopes import load_definitions
-from sync.store import SqlStore, Store
+from sync import ConfigError, Hub, SqlStore, Store, TokenVerifier, load_definitions
 
 
 def create_app(settings: Settings, *, verifier: TokenVerifier, store: Store | None = None) -> Litestar:

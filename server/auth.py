@@ -17,9 +17,7 @@ from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from jwt.algorithms import HMACAlgorithm
 
-from sync.access import Principal
-from sync.protocol.codes import ErrorCode
-from sync.errors import AuthError, ConfigError
+from sync import AuthError, ConfigError, ErrorCode, Principal
 
 logger = logging.getLogger("fieldsync.auth")
 

@@ -12,8 +12,7 @@ from collections.abc import Callable, Mapping
 
 from server.auth import mint_token
 from server.config import Settings, load_settings, resolve_jwt_secret
-from sync.access import READONLY_ROLES, WRITER_ROLES
-from sync.errors import ConfigError
+from sync import READONLY_ROLES, WRITER_ROLES, ConfigError
 
 EXIT_CONFIG = 2
 

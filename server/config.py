@@ -17,9 +17,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import msgspec
 
-from sync.config import HubConfig
-from sync.errors import ConfigError
-from sync.scopes import DEFAULT_SCOPES_FILE
+from sync import DEFAULT_SCOPES_FILE, ConfigError, HubConfig
 
 PREFIX = "FIELDSYNC_"
 #: Variables with this prefix are reserved for test harnesses and ignored by ``load_settings``.

@@ -6,8 +6,7 @@ from litestar import Request, get
 from litestar.response import Response
 from litestar.status_codes import HTTP_200_OK, HTTP_503_SERVICE_UNAVAILABLE
 
-from sync.errors import StoreError
-from sync.hub import Hub
+from sync import Hub, StoreError
 
 
 @get("/healthz", sync_to_thread=False)

@@ -15,9 +15,7 @@ from server.app import create_app
 from server.auth import JwtVerifier
 from server.config import Settings, describe, resolve_jwt_secret, resolve_public_key
 from server.ws import SyncEndpoint
-from sync.errors import StoreError
-from sync.hub import Hub
-from sync.store import migrate
+from sync import Hub, StoreError, upgrade
 
 log = logging.getLogger("fieldsync")
 
@@ -45,7 +43,7 @@ def build_verifier(settings: Settings) -> JwtVerifier:
 def run_migrate(settings: Settings) -> int:
     """Bring the database schema to the newest version."""
     try:
-        asyncio.run(migrate.upgrade(settings.database_url))
+        asyncio.run(upgrade(settings.database_url))
     except StoreError as exc:
         print(f"fieldsync: migration failed: {exc.reason}", file=sys.stderr)
         return 1

@@ -14,9 +14,7 @@ from typing import Any
 
 from litestar import Litestar
 
-from sync.protocol.codes import CloseCode
-from sync.hub import Hub
-from sync.session import Session
+from sync import CloseCode, Hub, Session
 
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]

@@ -7,23 +7,17 @@ the verified token.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
 
-from conflict import DomainError, record_type_for
+from conflict import DocumentName, DomainError, InvalidDocumentName, Role, parse_document_name, record_type_for
 from sync.protocol.codes import ErrorCode
-from sync.errors import AuthError
+from sync.protocol.errors import AuthError
 
-#: ``{type}:{id}`` with an optional ``/{part}`` for role-restricted companions (``warranty_claim:WC-7/internal``).
-DOCUMENT_NAME = re.compile(r"^(?P<type>[a-z][a-z0-9_]{0,39}):(?P<id>[A-Za-z0-9][A-Za-z0-9._-]{0,119})(?:/(?P<part>[a-z][a-z0-9_]{0,39}))?$")
-
-#: Roles that only read. Every other known role may write; unknown roles grant nothing.
-READONLY_ROLES = frozenset({"viewer"})
-WRITER_ROLES = frozenset(
-    {"technician", "adjuster", "claims_agent", "claims_manager", "supervisor", "agent", "customer", "admin"}
-)
+#: Roles that only read. Every other known role (``conflict.Role``) may write; unknown roles grant nothing.
+READONLY_ROLES = frozenset({Role.VIEWER.value})
+WRITER_ROLES = frozenset(role.value for role in Role) - READONLY_ROLES
 
 
 class Scope(StrEnum):
@@ -51,20 +45,12 @@ class TokenVerifier(Protocol):
     def verify(self, token: str) -> Principal: ...
 
 
-@dataclass(frozen=True, slots=True)
-class DocumentName:
-    """A parsed document name."""
-
-    record_type: str
-    record_id: str
-    part: str | None
-
-    @classmethod
-    def parse(cls, name: str) -> DocumentName:
-        match = DOCUMENT_NAME.match(name)
-        if match is None:
-            raise AuthError(ErrorCode.INVALID_DOCUMENT_NAME, f"document name {name[:80]!r} is not '<type>:<id>'")
-        return cls(match["type"], match["id"], match["part"])
+def parse_name(name: str) -> DocumentName:
+    """The parsed document ``name``; ``AuthError(invalid_document_name)`` when it is not ``<type>:<id>``."""
+    try:
+        return parse_document_name(name)
+    except InvalidDocumentName:
+        raise AuthError(ErrorCode.INVALID_DOCUMENT_NAME, f"document name {name[:80]!r} is not '<type>:<id>'") from None
 
 
 def scope_for(principal: Principal, name: str) -> Scope:
@@ -74,7 +60,7 @@ def scope_for(principal: Principal, name: str) -> Scope:
     that names its ``readers`` (role-restricted companions such as ``warranty_claim:WC-77/internal``) is
     refused to every other role, whatever it may do elsewhere.
     """
-    DocumentName.parse(name)
+    parse_name(name)
     try:
         kind = record_type_for(name)
     except DomainError as exc:

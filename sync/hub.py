@@ -1,39 +1,35 @@
-"""The hub: every loaded room of this node, the background work they need, and graceful shutdown."""
+"""The hub: one node's rooms, write path and extensions, started and stopped together.
+
+The hub wires the parts and owns their lifetime; it holds no feature of its own. Each feature is an
+``Extension`` attached to the hub's events (``sync.hooks``): compaction, projections, the bus, and the
+extensions a deployment adds. A connection (``sync.connection.Session``) reaches the hub only through
+what ``sync.connection.SessionHost`` names.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import logging
-import time
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from sync.access import Principal, TokenVerifier
-from sync.bus import Bus, BusMessage, InProcessBus
-from sync.protocol.codes import CloseCode
-from sync.committer import Committer
+from sync.access import TokenVerifier
+from sync.bus import Bus, BusExtension, InProcessBus
 from sync.config import HubConfig
-from sync.errors import ProtocolError, StoreError
-from sync.outcome import Violation
-from sync.projection import project
-from sync.protocol import encode_sync_update
-from sync.ratelimit import DeviceLimits
-from sync.referee import Referee
-from sync.review import Review
-from sync.room import Room, RoomState, Subscriber
+from sync.connection.limits import DeviceLimits
+from sync.connection.session import Session
+from sync.documents import Committer, Compactor, Projector, Room, Rooms
+from sync.hooks import Extension, Hooks
+from sync.protocol.codes import CloseCode
+from sync.referee import Referee, Review
 from sync.scopes import ScopeRegistry, ScopeService, load_definitions
-from sync.store import ConflictRecord, LogEntry, Store, StoredDocument
+from sync.store import ConflictRecord, Store
+from sync.write import WritePath
 
-if TYPE_CHECKING:
-    from sync.session import Session
+__all__ = ["Hub"]
 
-log = logging.getLogger(__name__)
 Key = tuple[str, str]
-
-#: Most documents one store query loads when many are opened at once.
-LOAD_BATCH = 200
 
 
 class Hub:
@@ -48,35 +44,55 @@ class Hub:
         bus: Bus | None = None,
         node_id: str | None = None,
         scopes: ScopeRegistry | None = None,
+        extensions: Iterable[Extension] = (),
     ) -> None:
         self.store = store
         self.verifier = verifier
-        self.config = config or HubConfig()
-        self.bus = bus or InProcessBus()
+        self.config = config = config or HubConfig()
         self.node_id = node_id or uuid.uuid4().hex[:12]
-        self.rooms: dict[Key, Room] = {}
         self.sessions: set[Session] = set()
         self.closing = False
-        self.device_limits = DeviceLimits(self.config.messages_per_second, self.config.message_burst)
-        self.control_limits = DeviceLimits(self.config.control_messages_per_minute / 60, self.config.control_messages_per_minute)
+        self.device_limits = DeviceLimits(config.messages_per_second, config.message_burst)
+        self.control_limits = DeviceLimits(config.control_messages_per_minute / 60, config.control_messages_per_minute)
+        self.hooks = Hooks()
+        self.referee = Referee(self.node_id, store, on_recorded=self.hooks.conflict_recorded)
+        self.registry = Rooms(store, self.hooks, prepare=self.referee.watch)
         self.committer = Committer(
-            store,
-            on_committed=self._committed,
-            delay_ms=self.config.group_commit_delay_ms,
-            max_batch=self.config.group_commit_max_batch,
+            store, on_committed=self._committed, delay_ms=config.group_commit_delay_ms,
+            max_batch=config.group_commit_max_batch,
         )
-        self.referee = Referee(self.node_id, store)
-        self.review = Review(self)
-        self.scopes = ScopeService(store, scopes or load_definitions(), poll_ms=self.config.scope_poll_ms)
-        self._loads: dict[Key, asyncio.Future[Room]] = {}
-        self._queued_loads: dict[str, list[str]] = {}
-        self._load_tasks: set[asyncio.Task[None]] = set()
-        self._writes: dict[asyncio.Future[None], dict[Room, int]] = {}
-        self._bus_backlog: dict[Key, list[bytes]] = {}
-        self._dirty: set[Key] = set()
-        self._compactions: asyncio.Queue[Key] = asyncio.Queue()
-        self._outgoing: asyncio.Queue[list[BusMessage]] = asyncio.Queue()
+        self.writes = WritePath(self.committer, self.referee, self.hooks)
+        self.review = Review(store, self.referee, acquire=self.registry.acquire, persist=self.writes.persist)
+        self.scopes = ScopeService(store, scopes or load_definitions(), poll_ms=config.scope_poll_ms)
+        self.projector = Projector(
+            store, self.registry, interval=config.projection_interval_ms / 1000, on_saved=self.scopes.changed,
+            also_flush=self.referee.conflicts.flush,
+        )
+        self.bus_link = BusExtension(bus or InProcessBus(), self.node_id, self.registry)
+        for extension in (Compactor(store, self.registry, threshold=config.compaction_threshold),
+                          self.projector, self.bus_link, *extensions):
+            self.hooks.add(extension)
         self._shutdown_done: asyncio.Event | None = None
+
+    def _committed(self, entries: Any) -> None:
+        self.writes.committed(entries)
+
+    @property
+    def bus(self) -> Bus:
+        return self.bus_link.bus
+
+    @property
+    def rooms(self) -> dict[Key, Room]:
+        """The loaded rooms of this node."""
+        return self.registry.loaded
+
+    async def acquire(self, tenant: str, name: str) -> Room:
+        """The room of (tenant, name), loaded once however many callers ask at the same time."""
+        return await self.registry.acquire(tenant, name)
+
+    def unload_idle(self, now: float | None = None) -> int:
+        """Unload rooms idle for longer than the configured time; returns how many were unloaded."""
+        return self.registry.unload_idle(self.config.idle_unload_seconds, now)
 
     # -- lifecycle ---------------------------------------------------------------------------------
 
@@ -84,16 +100,14 @@ class Hub:
     async def running(self) -> AsyncIterator[Hub]:
         """Run the background tasks for the duration of the block; shuts down gracefully on exit."""
         await self.bus.start()
-        self.bus.subscribe(self._on_bus_message)
+        self.bus.subscribe(self.bus_link.receive)
         try:
             async with asyncio.TaskGroup() as group:
                 tasks = [
                     group.create_task(self.committer.run(), name="committer"),
-                    group.create_task(self._project_loop(), name="projector"),
-                    group.create_task(self._compaction_loop(), name="compactor"),
-                    group.create_task(self._publish_loop(), name="publisher"),
                     group.create_task(self._maintenance_loop(), name="maintenance"),
                     group.create_task(self.scopes.run(), name="scopes"),
+                    *(group.create_task(ext.run(), name=ext.name) for ext in self.hooks.extensions),
                 ]
                 try:
                     yield self
@@ -113,224 +127,11 @@ class Hub:
         self.closing = True
         try:
             await self.committer.drain()
-            await self.flush_projections()
-            await self.referee.conflicts.flush()
+            for extension in self.hooks.extensions:
+                await extension.flush()
             await asyncio.gather(*(session.close(code, reason) for session in list(self.sessions)))
         finally:
             self._shutdown_done.set()
-
-    # -- rooms -------------------------------------------------------------------------------------
-
-    async def acquire(self, tenant: str, name: str) -> Room:
-        """The room of (tenant, name), loading it once however many callers ask at the same time.
-
-        First loads asked for in the same event-loop tick (a device opening its 300 documents) are read
-        together, ``LOAD_BATCH`` documents per store query.
-        """
-        key = (tenant, name)
-        room = self.rooms.get(key)
-        if room is not None:
-            return room
-        load = self._loads.get(key)
-        if load is None:
-            load = self._loads[key] = asyncio.get_running_loop().create_future()
-            # Updates from other nodes that arrive from now on are applied after the stored state.
-            self._bus_backlog[key] = []
-            if not self._queued_loads:
-                asyncio.get_running_loop().call_soon(self._start_loads)
-            self._queued_loads.setdefault(tenant, []).append(name)
-        return await asyncio.shield(load)
-
-    def _start_loads(self) -> None:
-        queued, self._queued_loads = self._queued_loads, {}
-        for tenant, names in queued.items():
-            for start in range(0, len(names), LOAD_BATCH):
-                task = asyncio.ensure_future(self._load(tenant, names[start:start + LOAD_BATCH]))
-                self._load_tasks.add(task)
-                task.add_done_callback(self._load_tasks.discard)
-
-    async def _load(self, tenant: str, names: list[str]) -> None:
-        """Load rooms of ``tenant`` and settle each one's future: its room, or the error that stopped it."""
-        try:
-            if len(names) == 1:
-                stored = {names[0]: await self.store.load(tenant, names[0])}
-            else:
-                stored = await self.store.load_many(tenant, names)
-        except asyncio.CancelledError:
-            for name in names:
-                self._settle((tenant, name), None)
-            raise
-        except Exception as exc:
-            for name in names:
-                self._settle((tenant, name), exc)
-            return
-        for name in names:
-            key = (tenant, name)
-            try:
-                room = self._install(key, stored[name])
-            except Exception as exc:
-                self._settle(key, exc)
-            else:
-                self._settle(key, room)
-
-    def _install(self, key: Key, stored: StoredDocument) -> Room:
-        room = Room(*key)
-        for update in room.load(stored):
-            log.error("stored update of %s/%s does not decode (%d bytes); kept in the log", key[0], key[1], len(update))
-        for update in self._bus_backlog[key]:
-            room.doc.apply_update(update)
-        self.referee.watch(room)
-        room.state = RoomState.ACTIVE
-        self.rooms[key] = room
-        if room.log_length >= self.config.compaction_threshold:
-            room.compacting = True
-            self._compactions.put_nowait(key)
-        return room
-
-    def _settle(self, key: Key, outcome: Room | Exception | None) -> None:
-        """Hand the load's outcome to every caller waiting for it (``None``: the load was cancelled)."""
-        future = self._loads.pop(key)
-        del self._bus_backlog[key]
-        if outcome is None:
-            future.cancel()
-        elif isinstance(outcome, Room):
-            future.set_result(outcome)
-        else:
-            future.set_exception(outcome)
-            future.exception()  # a caller that gave up waiting must not leave it unretrieved
-
-    def unload_idle(self, now: float | None = None) -> int:
-        """Unload rooms idle for longer than the configured time; returns how many were unloaded."""
-        now = time.monotonic() if now is None else now
-        limit = self.config.idle_unload_seconds
-        idle = [
-            key
-            for key, room in self.rooms.items()
-            if room.idle and key not in self._dirty and now - room.idle_since >= limit
-        ]
-        for key in idle:
-            self.rooms.pop(key).state = RoomState.UNLOADED
-        return len(idle)
-
-    # -- write path ----------------------------------------------------------------------------------
-
-    def merge(
-        self, room: Room, update: bytes, origin: Subscriber, author: Principal
-    ) -> tuple[asyncio.Future[None], tuple[Violation, ...]]:
-        """Merge a client's update and hold the record to its domain rules; raises ``ProtocolError`` if refused.
-
-        The update is stored as sent. When the merged record breaks a rule (a forged stamp, a policy's other
-        winner, a refused status change) the hub corrects it with an update of its own, sent to every
-        subscriber including the author and stored in the same transaction as the client's update. Returns the
-        commit future of both, and the violations to report to the author.
-        """
-        watch = room.watch
-        if watch is None:
-            room.apply_update(update, origin=origin)
-            return self.persist(room, update), ()
-        watch.begin()
-        try:
-            room.apply_update(update, origin=origin)
-        finally:
-            change = watch.collect()
-        correction, violations = self.referee.judge(room, change, author, update)
-        if correction is None:
-            return self.persist(room, update), violations
-        room.broadcast(encode_sync_update(room.name, correction))
-        return self.persist(room, update, correction), violations
-
-    def persist(self, room: Room, update: bytes, *more: bytes) -> asyncio.Future[None]:
-        """Append ``update`` (and ``more``, in the same transaction) to the log; resolves once durable."""
-        future = self.committer.submit(LogEntry(room.tenant, room.name, update), *(LogEntry(room.tenant, room.name, u) for u in more))
-        room.pending_writes += 1
-        # the submissions of one transaction share its future: count each room's writes, settle them at once
-        writes = self._writes.get(future)
-        if writes is None:
-            writes = self._writes[future] = {}
-            future.add_done_callback(self._writes_done)
-        writes[room] = writes.get(room, 0) + 1
-        return future
-
-    def _writes_done(self, future: asyncio.Future[None]) -> None:
-        for room, count in self._writes.pop(future, {}).items():
-            room.pending_writes -= count
-
-    def _committed(self, entries: Sequence[LogEntry]) -> None:
-        threshold = self.config.compaction_threshold
-        for entry in entries:
-            key = (entry.tenant, entry.name)
-            self._dirty.add(key)
-            room = self.rooms.get(key)
-            if room is not None:
-                room.log_length += 1
-                if room.log_length >= threshold and not room.compacting:
-                    room.compacting = True
-                    self._compactions.put_nowait(key)
-        self._outgoing.put_nowait([BusMessage(self.node_id, e.tenant, e.name, e.update) for e in entries])
-
-    # -- review ------------------------------------------------------------------------------------
-
-    async def review_queue(self, tenant: str, *, limit: int = 1000) -> list[ConflictRecord]:
-        """Open conflicts of ``tenant`` that need a person (``sync.review``)."""
-        return await self.review.queue(tenant, limit=limit)
-
-    async def resolve_conflict(self, tenant: str, conflict_id: int, value: Any, resolved_by: str) -> ConflictRecord:
-        """Write a reviewer's ``value`` for every replica and mark the conflict resolved (``sync.review``)."""
-        return await self.review.resolve(tenant, conflict_id, value, resolved_by)
-
-    # -- background work ---------------------------------------------------------------------------
-
-    async def flush_projections(self) -> None:
-        """Write the projections of every document changed since the last flush."""
-        keys, self._dirty = self._dirty, set()
-        rows = []
-        for key in keys:
-            room = self.rooms.get(key)
-            if room is not None:
-                row = project(room.tenant, room.name, room.doc)
-                if row is not None:
-                    rows.append(row)
-        if not rows:
-            return
-        try:
-            await self.store.save_projections(rows)
-        except StoreError as exc:
-            log.error("projection refresh of %d records failed: %s", len(rows), exc.reason)
-            self._dirty |= keys
-            return
-        self.scopes.changed({row.tenant for row in rows})
-
-    async def _project_loop(self) -> None:
-        while True:
-            await asyncio.sleep(self.config.projection_interval_ms / 1000)
-            await self.flush_projections()
-            await self.referee.conflicts.flush()
-
-    async def _compaction_loop(self) -> None:
-        while True:
-            key = await self._compactions.get()
-            try:
-                folded = await self.store.compact(*key)
-            except StoreError as exc:
-                log.error("compaction of %s/%s failed: %s", key[0], key[1], exc.reason)
-                folded = 0
-            room = self.rooms.get(key)
-            if room is not None:
-                room.log_length = max(0, room.log_length - folded)
-                # the log kept growing during the pass: go again (unless the pass could do nothing, e.g.
-                # another node holds the document's compaction lock; its next commit re-triggers)
-                if folded and room.log_length >= self.config.compaction_threshold:
-                    self._compactions.put_nowait(key)
-                else:
-                    room.compacting = False
-
-    async def _publish_loop(self) -> None:
-        while True:
-            batch = await self._outgoing.get()
-            try:
-                await self.bus.publish(batch)
-            except Exception:  # the bus is best effort: other nodes resync by state vector
-                log.exception("bus publish of %d updates failed", len(batch))
 
     async def _maintenance_loop(self) -> None:
         interval = min(1.0, self.config.idle_unload_seconds / 4)
@@ -340,17 +141,16 @@ class Hub:
             self.device_limits.prune()
             self.control_limits.prune()
 
-    def _on_bus_message(self, message: BusMessage) -> None:
-        if message.node == self.node_id:
-            return
-        key = (message.tenant, message.name)
-        backlog = self._bus_backlog.get(key)
-        if backlog is not None:
-            backlog.append(message.update)
-            return
-        room = self.rooms.get(key)
-        if room is not None:
-            try:
-                room.apply_update(message.update, origin=None)
-            except ProtocolError:
-                log.error("update from node %s for %s does not decode", message.node, message.name)
+    # -- what tests and operators call -------------------------------------------------------------
+
+    async def flush_projections(self) -> None:
+        """Write the projections of every record changed since the last flush."""
+        await self.projector.flush_projections()
+
+    async def review_queue(self, tenant: str, *, limit: int = 1000) -> list[ConflictRecord]:
+        """Open conflicts of ``tenant`` that need a person (``sync.referee.review``)."""
+        return await self.review.queue(tenant, limit=limit)
+
+    async def resolve_conflict(self, tenant: str, conflict_id: int, value: Any, resolved_by: str) -> ConflictRecord:
+        """Write a reviewer's ``value`` for every replica and mark the conflict resolved (``sync.referee.review``)."""
+        return await self.review.resolve(tenant, conflict_id, value, resolved_by)

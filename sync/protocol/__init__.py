@@ -30,6 +30,7 @@ from sync.protocol.frames import (
     encode_sync_update,
     peek_document,
 )
+from sync.protocol.sender import Sender
 from sync.protocol.state_vector import EMPTY_STATE_VECTOR, EMPTY_UPDATE, decode_state_vector
 from sync.protocol.errors import ProtocolError
 
@@ -53,6 +54,7 @@ __all__ = [
     "Ping",
     "Pong",
     "QueryAwareness",
+    "Sender",
     "Stateless",
     "Sync",
     "SyncStatus",

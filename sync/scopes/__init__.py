@@ -10,19 +10,17 @@ from sync.scopes.definitions import (
 )
 
 if TYPE_CHECKING:
-    from sync.scopes.channel import ScopeChannel
     from sync.scopes.service import ScopeService
     from sync.scopes.subscription import Subscription
 
 __all__ = [
-    "DEFAULT_SCOPES_FILE", "Match", "Param", "ResolvedScope", "ScopeChannel", "ScopeDefinition", "ScopeRegistry",
+    "DEFAULT_SCOPES_FILE", "Match", "Param", "ResolvedScope", "ScopeDefinition", "ScopeRegistry",
     "ScopeService", "Subscription", "load_definitions", "parse_definitions",
 ]
 
-# The service and the channel need the store and the protocol; the definitions alone (what the server's
-# settings and the command line use) need neither, so those are imported only when first asked for.
+# The service needs the store and the protocol; the definitions alone (what the server's settings and the
+# command line use) need neither, so the rest is imported only when first asked for.
 _LAZY = {
-    "ScopeChannel": "sync.scopes.channel",
     "ScopeService": "sync.scopes.service", "Subscription": "sync.scopes.subscription",
 }
 

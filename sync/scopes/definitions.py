@@ -19,6 +19,7 @@ from conflict import LIFECYCLES, RECORD_TYPES, Role, final_statuses, lifecycle_o
 from sync.access import Principal
 from sync.protocol.codes import ErrorCode
 from sync.errors import AuthError, ConfigError, ProtocolError
+from sync.store.matches import Match
 
 #: The file the hub reads when ``FIELDSYNC_SCOPES_FILE`` is not set.
 DEFAULT_SCOPES_FILE = Path(__file__).with_name("scopes.toml")
@@ -26,7 +27,6 @@ DEFAULT_SCOPES_FILE = Path(__file__).with_name("scopes.toml")
 PARAM_VALUE = re.compile(r"^[A-Za-z0-9._@-]{1,120}$")
 _TEMPLATE = re.compile(r"\{([a-z][a-z0-9_]*)\}")
 _FROM_TOKEN = ("user", "team")
-_DELETED = "deleted"
 _ROLES = frozenset(Role)
 
 
@@ -36,38 +36,6 @@ class Param:
     from_token: str | None = None
     others: frozenset[str] = frozenset()
     required: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class Match:
-    """One way a record enters a scope; templates (``{param}``) are still unfilled in a definition."""
-
-    type: str
-    statuses: frozenset[str] | None = None
-    assignee: str | None = None
-    id: str | None = None
-    fields: tuple[tuple[str, str], ...] = ()
-    include_deleted: bool = False
-
-    def accepts(self, name: str, type: str, status: str | None, assignee: str | None, record: Mapping[str, Any]) -> bool:
-        if self.type != "*" and type != self.type:
-            return False
-        if self.statuses is not None and status not in self.statuses:
-            return False
-        if self.assignee is not None and assignee != self.assignee:
-            return False
-        if self.id is not None and name.partition(":")[2] != self.id:
-            return False
-        if any(record.get(field) != value for field, value in self.fields):
-            return False
-        return self.include_deleted or record.get(_DELETED) is not True
-
-    def filled(self, values: Mapping[str, str]) -> Match:
-        def fill(text: str | None) -> str | None:
-            return None if text is None else _TEMPLATE.sub(lambda m: values[m[1]], text)
-
-        return Match(self.type, self.statuses, fill(self.assignee), fill(self.id),
-                     tuple((field, fill(value) or "") for field, value in self.fields), self.include_deleted)
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,7 +20,8 @@ from sync.errors import StoreError
 from sync.protocol import Stateless, encode_frame
 from sync.protocol.control import SCOPES_DOCUMENT, ScopeMembers, encode_control
 from sync.scopes.definitions import ResolvedScope, ScopeRegistry
-from sync.scopes.subscription import Sink, Subscription, readable, resume_limit
+from sync.protocol import Sender
+from sync.scopes.subscription import Subscription, readable, resume_limit
 from sync.store import Store
 
 __all__ = ["ScopeService", "scopes_frame"]
@@ -73,7 +74,7 @@ class ScopeService:
         return sum(len(feed.subscriptions) for feed in self._feeds.values())
 
     async def subscribe(
-        self, id: str, sink: Sink, principal: Principal, scope: ResolvedScope, version: int | None,
+        self, id: str, sink: Sender, principal: Principal, scope: ResolvedScope, version: int | None,
         accept: Callable[[Subscription], bool],
     ) -> Subscription | None:
         """Read the members of ``scope``, answer ``sink`` and start pushing changes to it.

@@ -6,24 +6,18 @@ Pure bookkeeping over projection changes: no I/O, so every membership rule is te
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Protocol
 
 from sync.access import Principal, scope_for
 from sync.errors import AuthError
+from sync.protocol import Sender
 from sync.protocol.control import ScopeMembers
 from sync.scopes.definitions import ResolvedScope
 from sync.store import ProjectionChange
 
-__all__ = ["FULL_LIST_MIN_CHANGES", "Sink", "Subscription", "readable", "resume_limit"]
+__all__ = ["FULL_LIST_MIN_CHANGES", "Subscription", "readable", "resume_limit"]
 
 #: A resume never gets the whole list for fewer changed records than this.
 FULL_LIST_MIN_CHANGES = 200
-
-
-class Sink(Protocol):
-    """Where a subscription's messages go: the connection's non-blocking send."""
-
-    def send(self, frame: bytes) -> None: ...
 
 
 def readable(principal: Principal, name: str) -> bool:
@@ -45,7 +39,7 @@ class Subscription:
 
     __slots__ = ("id", "sink", "principal", "scope", "members", "version")
 
-    def __init__(self, id: str, sink: Sink, principal: Principal, scope: ResolvedScope, members: Iterable[str],
+    def __init__(self, id: str, sink: Sender, principal: Principal, scope: ResolvedScope, members: Iterable[str],
                  version: int) -> None:
         self.id = id
         self.sink = sink

@@ -1,11 +1,20 @@
-"""Persistence of documents, their update log, their projections and conflicts (see DESIGN.md section 6)."""
+"""Persistence of documents, their update log, their projections and conflicts (see ARCHITECTURE.md).
+
+The store is split by concern into small interfaces (``DocumentLog``, ``ProjectionStore``, ``ScopeIndex``,
+``ConflictStore``); a part of the hub asks for the one it uses. ``SqlStore`` implements them all.
+"""
 
 from __future__ import annotations
 
-from sync.store.base import ConflictRecord, LogEntry, Projection, ProjectionChange, Store, StoredDocument
+from sync.store.base import Store
+from sync.store.conflicts import ConflictStore
+from sync.store.log import DocumentLog
 from sync.store.migrate import upgrade
+from sync.store.projections import ProjectionStore, ScopeIndex
+from sync.store.records import ConflictRecord, LogEntry, Projection, ProjectionChange, StoredDocument
 from sync.store.sql import SqlStore
 
 __all__ = [
-    "ConflictRecord", "LogEntry", "Projection", "ProjectionChange", "SqlStore", "Store", "StoredDocument", "upgrade",
+    "ConflictRecord", "ConflictStore", "DocumentLog", "LogEntry", "Projection", "ProjectionChange", "ProjectionStore",
+    "ScopeIndex", "SqlStore", "Store", "StoredDocument", "upgrade",
 ]

@@ -3,19 +3,27 @@
 from __future__ import annotations
 
 import asyncio
+from importlib.util import find_spec
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
 from sqlalchemy.exc import SQLAlchemyError
 
-import migrations
 from sync.errors import StoreError
 from sync.store.sql import describe_error
 
 __all__ = ["MIGRATIONS_DIR", "alembic_config", "upgrade"]
 
-MIGRATIONS_DIR = Path(migrations.__file__).resolve().parent
+def _script_location() -> Path:
+    # Found, not imported: the scripts are Alembic's to load (they import ``sync.store.tables``, not the reverse).
+    spec = find_spec("migrations")
+    if spec is None or not spec.submodule_search_locations:
+        raise StoreError("the migrations package is not installed next to fieldsync")
+    return Path(next(iter(spec.submodule_search_locations))).resolve()
+
+
+MIGRATIONS_DIR = _script_location()
 """The installed ``migrations`` package: Alembic's script location."""
 
 

@@ -19,7 +19,8 @@ from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from sync.errors import ConfigError, StoreError
-from sync.store.base import LogEntry, Projection, Store, StoredDocument
+from sync.store.base import Store
+from sync.store.records import LogEntry, Projection, StoredDocument
 from sync.store.sql_conflicts import ConflictTable
 from sync.store.sql_scopes import ScopeQueries
 from sync.store.tables import documents, projections, updates

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Row, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from sync.store.base import ConflictRecord
+from sync.store.records import ConflictRecord
 from sync.store.tables import conflicts
 
 __all__ = ["ConflictTable"]

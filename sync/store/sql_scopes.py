@@ -4,16 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import ColumnElement, and_, false, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from sync.store.base import ProjectionChange
+from sync.store.matches import Match, MatchSet
+from sync.store.records import ProjectionChange
 from sync.store.tables import projection_sequences, projections
 
-if TYPE_CHECKING:
-    from sync.scopes.definitions import Match, ResolvedScope
 
 __all__ = ["ScopeQueries"]
 
@@ -52,7 +51,7 @@ class ScopeQueries:
             seq = await conn.scalar(query)
         return int(seq or 0)
 
-    async def scope_members(self, tenant: str, scope: ResolvedScope) -> list[str]:
+    async def scope_members(self, tenant: str, scope: MatchSet) -> list[str]:
         # The indexed columns narrow the rows in SQL; record fields and deletion are checked here.
         query = select(*_CHANGE_COLUMNS).where(projections.c.tenant == tenant, _any_match(scope.matches))
         async with self._transaction("scope_members") as conn:

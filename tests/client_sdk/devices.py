@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from client_sdk import LocalReplica, RecordNotFound, Records, SyncClient, SyncConfig, SyncEvent
-from sync.seed import seed_records
+from tests.support.seed import seed_records
 from sync.store import SqlStore
 from tests.support.hub import HubProcess
 

@@ -1,6 +1,6 @@
 """Issue 5 acceptance: devices following sync scopes on a real hub process, on SQLite and on Postgres.
 
-Records are written straight into the hub's store (``sync.seed``), as if other devices had synced them; the
+Records are written straight into the hub's store (``tests.support.seed``), as if other devices had synced them; the
 hub serves them like any other record.
 """
 

@@ -17,7 +17,7 @@ from sync.errors import ProtocolError
 from sync.hub import Hub
 from sync.protocol import AuthToken, Frame, Stateless, Sync, SyncStatus, SyncStep, decode_frame, encode_frame
 from sync.protocol.control import ErrorNotice, decode_control
-from sync.session import Session
+from sync.connection.session import Session
 from sync.store import SqlStore, migrate
 
 SECRET = "in-process-test-secret-0123456789abcdef"

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from sync.awareness import AwarenessRegistry
+from sync.documents.awareness import AwarenessRegistry
 from sync.protocol.awareness import AwarenessEntry
 
 

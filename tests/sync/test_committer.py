@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from sync.committer import Committer
+from sync.documents.committer import Committer
 from sync.errors import StoreError
 from sync.store import LogEntry, SqlStore
 from tests.support.inproc import migrated_sqlite

@@ -23,7 +23,7 @@ from pycrdt import Array, Map
 
 from conflict import LIFECYCLES, Hlc, allowed_targets, parse_clocks, record_type_for, resolve_record
 from sync.hub import Hub
-from sync.projection import project
+from sync.documents.projection import project
 from tests.sync.replicas import T0, Replica, content, create, record
 from tests.support.inproc import running_hub
 

@@ -11,7 +11,8 @@ from pycrdt import Map
 
 from server.auth import JwtVerifier
 from sync.bus import BusMessage, InProcessBus
-from sync.hub import LOAD_BATCH, Hub
+from sync.documents import LOAD_BATCH
+from sync.hub import Hub
 from sync.protocol import Authenticated, AuthToken, PermissionDenied, Sync, SyncStep
 from sync.store import LogEntry, SqlStore, StoredDocument
 from tests.support.inproc import SECRET, Connection, migrated_sqlite, token
@@ -95,7 +96,7 @@ async def test_a_failed_read_refuses_every_document_of_it_and_the_next_one_retri
             await store.start()
         assert all(f.reason.startswith("store_unavailable: ")
                    for f in conn.socket.received if isinstance(f, PermissionDenied))
-        assert hub._loads == {} and hub._bus_backlog == {}
+        assert hub.registry._loads == {} and hub.bus_link.waiting == 0
         await conn.open("work_order:WO-1")
         await conn.finish()
 

@@ -5,7 +5,7 @@ from datetime import datetime, timezone
 from pycrdt import Array, Doc, Map, Text
 
 from conflict import Hlc, append_entry, write_field
-from sync.projection import project
+from sync.documents.projection import project
 
 NOW = datetime(2026, 11, 22, tzinfo=timezone.utc)
 

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from sync.ratelimit import DeviceLimits, TokenBucket
+from sync.connection.limits import DeviceLimits, TokenBucket
 
 
 class Clock:

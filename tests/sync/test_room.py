@@ -7,7 +7,7 @@ from pycrdt import Doc, Map, merge_updates
 
 from sync.errors import ProtocolError
 from sync.protocol import Sync, SyncStep, decode_frame
-from sync.room import Room
+from sync.documents.room import Room
 from tests.support.stored import record_updates
 
 

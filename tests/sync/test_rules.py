@@ -8,10 +8,10 @@ from pycrdt import Array, Doc, Map
 
 from conflict import Hlc, current_entries, parse_clocks, record_type_for, stamp_key
 from sync.access import Principal
-from sync.corrections import HubWriter
-from sync.outcome import NOTHING, Outcome
-from sync.rules import RecordRules
-from sync.watch import RecordWatch
+from sync.referee.corrections import HubWriter
+from conflict.outcome import NOTHING, Outcome
+from conflict.rules import RecordRules
+from sync.documents.watch import RecordWatch
 from tests.sync.replicas import T0, Replica, at, record
 
 

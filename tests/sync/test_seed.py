@@ -5,7 +5,7 @@ from __future__ import annotations
 from pycrdt import Doc, Map
 
 from conflict import parse_clocks
-from sync.seed import seed_records
+from tests.support.seed import seed_records
 from sync.store import Store
 
 

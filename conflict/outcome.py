@@ -1,17 +1,30 @@
 """What the hub decides about one client update: its own writes, the conflicts found, the violations.
 
-``sync.rules`` makes these decisions, ``sync.corrections`` carries out the writes, ``sync.conflicts`` turns
+``conflict.rules`` makes these decisions, ``sync.referee.corrections`` carries out the writes, ``sync.referee.conflicts`` turns
 conflicts and violations into rows of the store.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from conflict import FieldConflict, FieldResolution, ViolationCode
 
-__all__ = ["NOTHING", "FieldWrite", "ListAppend", "Outcome", "StampRestore", "StatusChange", "Violation"]
+__all__ = ["NOTHING", "Author", "FieldWrite", "ListAppend", "Outcome", "StampRestore", "StatusChange", "Violation"]
+
+
+class Author(Protocol):
+    """Who sent an update, as the hub verified it (the hub's ``Principal`` is one)."""
+
+    @property
+    def user(self) -> str: ...
+
+    @property
+    def device(self) -> str: ...
+
+    @property
+    def roles(self) -> frozenset[str]: ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,7 +15,7 @@ from typing import Any
 
 from conflict import FieldConflict, FieldStamp
 from sync.errors import StoreError
-from sync.outcome import Outcome, Violation
+from conflict.outcome import Outcome, Violation
 from sync.store import ConflictRecord, Store
 
 log = logging.getLogger(__name__)

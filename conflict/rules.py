@@ -1,9 +1,9 @@
 """The domain rules the hub applies to every client write of a record: decisions only, no I/O.
 
-``RecordRules.evaluate`` judges one update from what it changed (a ``sync.watch.Change``) and who sent it.
+``RecordRules.evaluate`` judges one update from what it changed (a ``conflict.change.Change``) and who sent it.
 It returns an ``Outcome``: the hub's own writes that put the record back in line with its policies and
 lifecycle, the conflicts found, and the violations to report to the author. The hub applies the writes
-(``sync.corrections``), stores the conflicts and violations, and sends the notices.
+(``sync.referee.corrections``), stores the conflicts and violations, and sends the notices.
 
 The decisions themselves are the domain's (``conflict``): stamps are checked with ``check_stamp``, fields
 resolved with ``resolve_field``, status changes judged with ``check_resolved_status``, lists with
@@ -24,9 +24,8 @@ from conflict import (
     FieldConflict, FieldResolution, FieldStamp, RecordType, ViolationCode, check_append, check_list_kept,
     check_resolved_status, check_stamp, parse_clocks, previous_version, removed_entries, resolve_field,
 )
-from sync.access import Principal
-from sync.outcome import NOTHING, FieldWrite, ListAppend, Outcome, StampRestore, StatusChange, Violation
-from sync.watch import MISSING, Change
+from conflict.outcome import NOTHING, Author, FieldWrite, ListAppend, Outcome, StampRestore, StatusChange, Violation
+from conflict.change import MISSING, Change
 
 _ENTRY_METADATA = ("hlc", "user", "device")
 
@@ -56,7 +55,7 @@ def _digest(value: Any) -> str:
 class RecordRules:
     """Judges client updates of record documents."""
 
-    def evaluate(self, kind: RecordType, change: Change, author: Principal, update_id: str) -> Outcome:
+    def evaluate(self, kind: RecordType, change: Change, author: Author, update_id: str) -> Outcome:
         """The hub's answer to one update of ``author`` that made ``change``; ``update_id`` names the update."""
         if change.empty:
             return NOTHING
@@ -117,7 +116,7 @@ class RecordRules:
     # -- stamps ------------------------------------------------------------------------------------
 
     def _check_stamps(
-        self, kind: RecordType, change: Change, author: Principal
+        self, kind: RecordType, change: Change, author: Author
     ) -> tuple[list[StampRestore], dict[str, Any], dict[str, tuple[FieldStamp, ...]], dict[str, list[Violation]]]:
         """Every ``clocks`` entry the update set or removed must be a valid stamp of the author.
 
@@ -183,7 +182,7 @@ class RecordRules:
         ]
 
     @staticmethod
-    def _unstamped(kind: RecordType, name: str, change: Change, author: Principal, update_id: str) -> Violation:
+    def _unstamped(kind: RecordType, name: str, change: Change, author: Author, update_id: str) -> Violation:
         """A field the update changed without a stamp, which the policy's value overrides."""
         policy = kind.policy_for(name)
         if policy.owners and not policy.allows(author.roles):
@@ -204,7 +203,7 @@ class RecordRules:
     # -- lists -------------------------------------------------------------------------------------
 
     @staticmethod
-    def _check_lists(kind: RecordType, change: Change, author: Principal) -> tuple[list[ListAppend], list[Violation]]:
+    def _check_lists(kind: RecordType, change: Change, author: Author) -> tuple[list[ListAppend], list[Violation]]:
         """Append-only lists keep every entry; role-owned entry fields change only by their owners."""
         appends: list[ListAppend] = []
         violations: list[Violation] = []

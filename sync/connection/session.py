@@ -15,18 +15,18 @@ from typing import Any
 from sync.access import Principal, role_scope, scope_for
 from sync.protocol.codes import CloseCode, ErrorCode
 from sync.errors import AuthError, FieldsyncError, LimitExceeded, ProtocolError, StoreError
-from sync.hub import Hub
-from sync.link import Link, LinkState
-from sync.outlet import ConnectionState, Outlet, Transport
+from sync.connection.host import SessionHost
+from sync.connection.link import Link, LinkState
+from sync.connection.outlet import ConnectionState, Outlet, Transport
 from sync.protocol import (
-    EMPTY_UPDATE,     Authenticated, Awareness, AuthToken, BroadcastStateless, Close, Frame, MessageType, Ping, Pong, QueryAwareness,
+        Authenticated, Awareness, AuthToken, BroadcastStateless, Close, Frame, MessageType, Ping, Pong, QueryAwareness,
     Stateless, Sync, SyncStep, decode_frame, encode_frame,
 )
 from sync.protocol.awareness import decode_awareness_update
 from sync.protocol.control import SCOPES_DOCUMENT, ErrorNotice, decode_control
 from sync.protocol.lib0 import Reader
-from sync.replies import Replies
-from sync.scopes import ScopeChannel
+from sync.connection.replies import Replies
+from sync.connection.scope_channel import ScopeChannel
 
 PING = encode_frame(Ping())
 PONG = encode_frame(Pong())
@@ -38,11 +38,11 @@ Receive = Callable[[], Awaitable[bytes | str | None]]
 class Session:
     """The hub side of one connection."""
 
-    def __init__(self, hub: Hub, transport: Transport) -> None:
+    def __init__(self, hub: SessionHost, transport: Transport) -> None:
         self.hub = hub
         self.config = hub.config
         self.outlet = Outlet(transport, queue_limit=hub.config.send_queue_frames)
-        self.replies = Replies(self.outlet.send)
+        self.replies = Replies(self.outlet.send, on_refusal=lambda name, code: hub.hooks.refusal_sent(self, name, code))
         self.links: dict[str, Link] = {}
         self.principal: Principal | None = None
         self.bucket = hub.device_limits.new_bucket()
@@ -59,6 +59,7 @@ class Session:
     async def run(self, receive: Receive) -> None:
         """Serve the connection until the peer leaves or the session is closed."""
         self.hub.sessions.add(self)
+        self.hub.hooks.connection_opened(self)
         try:
             async with asyncio.TaskGroup() as group:
                 self._group = group
@@ -86,6 +87,7 @@ class Session:
                     link.room.leave(self)
             self.links.clear()
             self.hub.sessions.discard(self)
+            self.hub.hooks.connection_closed(self)
 
     @property
     def state(self) -> ConnectionState:
@@ -220,6 +222,7 @@ class Session:
             room.join(self)
         link.scope = scope
         link.move(LinkState.AUTHENTICATED)
+        self.hub.hooks.document_authenticated(self, link.name, principal, scope)
         self.send(encode_frame(Authenticated(link.name, scope.value)))
         if room is not None and len(room.awareness):
             self.send(room.awareness_frame(room.awareness.snapshot()))
@@ -292,28 +295,8 @@ class Session:
                 self.replies.notice(name, ProtocolError(ErrorCode.UNSUPPORTED_MESSAGE, f"{type(frame).__name__} is not sent to the hub"))
 
     def _write(self, link: Link, update: bytes) -> None:
-        room = link.room
-        assert room is not None
-        if not link.writable:
-            if room.contains(update):
-                self.replies.ack(link.name, True)
-            else:
-                self.replies.ack(link.name, False)
-                self.replies.notice(link.name, AuthError(ErrorCode.READONLY, "this token may only read the document"))
-            return
-        if update == EMPTY_UPDATE:
-            self.replies.ack(link.name, True)
-            return
         assert self.principal is not None, "an authenticated link has a principal"
-        try:
-            committed, violations = self.hub.merge(room, update, self, self.principal)
-        except ProtocolError as exc:
-            self.replies.ack(link.name, False)
-            self.replies.notice(link.name, exc)
-            return
-        self.replies.ack(link.name, committed)
-        for violation in violations:  # the update is kept as sent; the hub's correction has already gone out
-            self.replies.notify(link.name, ErrorNotice(code=str(violation.code), message=violation.message, field=violation.field))
+        self.hub.writes.write(link, update, self.principal, self, self.replies)  # the write path: sync.write
 
     def _control_allowed(self, name: str) -> bool:
         wait = self.control_bucket.take()

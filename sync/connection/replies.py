@@ -20,8 +20,9 @@ Outcome = asyncio.Future[None] | bool
 class Replies:
     """Acknowledgements and refusals of one connection, written through ``send``."""
 
-    def __init__(self, send: Callable[[bytes], None]) -> None:
+    def __init__(self, send: Callable[[bytes], None], *, on_refusal: Callable[[str, str], None] | None = None) -> None:
         self._send = send
+        self._on_refusal = on_refusal
         self._acks: deque[tuple[str, Outcome]] = deque()
         self._awaited: asyncio.Future[None] | None = None
 
@@ -57,11 +58,18 @@ class Replies:
         self.notify(name, ErrorNotice(code=str(exc.code), message=exc.reason, retry_after=retry_after, field=field))
 
     def notify(self, name: str, notice: ErrorNotice) -> None:
+        """Send ``notice`` (every refusal and correction a client receives carries one, with its code)."""
         self._send(encode_frame(Stateless(name, encode_control(notice))))
+        self._refused(name, notice.code)
 
     def deny(self, name: str, exc: FieldsyncError) -> None:
         """Answer an Auth with ``PermissionDenied("<code>: <reason>")``."""
         self._send(encode_frame(PermissionDenied(name, f"{exc.code}: {exc.reason}")))
+        self._refused(name, str(exc.code))
+
+    def _refused(self, name: str, code: str) -> None:
+        if self._on_refusal is not None:
+            self._on_refusal(name, code)
 
     def refuse(self, frame: Frame, exc: FieldsyncError) -> None:
         """Refuse ``frame``: PermissionDenied for an Auth; otherwise a notice, and SyncStatus(false) for an update."""

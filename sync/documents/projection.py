@@ -16,13 +16,13 @@ from pycrdt import Doc
 
 from conflict import DomainError, derived_fields, read_document, record_type_for
 from conflict import project as domain_project
-from sync.access import DocumentName
+from sync.access import parse_name
 from sync.store import Projection
 
 
 def project(tenant: str, name: str, doc: Doc, *, now: datetime | None = None) -> Projection | None:
     """The projection of a main record document; None for companion documents (``…/internal``)."""
-    parsed = DocumentName.parse(name)
+    parsed = parse_name(name)
     if parsed.part is not None:
         return None
     try:

@@ -16,7 +16,7 @@ from pycrdt import Array, Doc, Map
 from conflict import (
     CLOCKS_ROOT, RECORD_ROOT, Hlc, RecordType, append_entry, correct_field, status_change_entry, write_field,
 )
-from sync.outcome import Outcome, StatusChange
+from conflict.outcome import Outcome, StatusChange
 
 #: The author the hub's own stamps and list entries name; their roles are the hub's authority.
 HUB_USER = "hub"

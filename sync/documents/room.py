@@ -5,35 +5,20 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Iterable
-from enum import Enum
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 from pycrdt import Doc, get_state, get_update, merge_updates
 
-from sync.awareness import AwarenessRegistry
+from sync.documents.awareness import AwarenessRegistry
 from sync.protocol.codes import ErrorCode
 from sync.errors import ProtocolError
-from sync.protocol import EMPTY_UPDATE, Awareness, Sync, SyncStep, decode_state_vector, encode_frame, encode_sync_update
+from sync.protocol import EMPTY_UPDATE, Awareness, Sender, Sync, SyncStep, decode_state_vector, encode_frame, encode_sync_update
 from sync.protocol.awareness import AwarenessEntry, encode_awareness_update
 from sync.protocol.lib0 import Reader
 
 if TYPE_CHECKING:
     from sync.store import StoredDocument
-    from sync.watch import RecordWatch
-
-
-class Subscriber(Protocol):
-    """What a room needs of a connection: a non-blocking send."""
-
-    def send(self, frame: bytes) -> None: ...
-
-
-class RoomState(Enum):
-    """Lifecycle of a room; the hub makes every transition."""
-
-    LOADING = "loading"
-    ACTIVE = "active"
-    UNLOADED = "unloaded"
+    from sync.documents.watch import RecordWatch
 
 
 class Room:
@@ -43,18 +28,16 @@ class Room:
         self.tenant = tenant
         self.name = name
         self.doc: Doc = Doc()
-        self.state = RoomState.LOADING
-        self.subscribers: dict[Subscriber, None] = {}
+        self.subscribers: dict[Sender, None] = {}
         self.awareness = AwarenessRegistry()
         self.log_length = 0
         self.pending_writes = 0
         self.compacting = False
-        self.projection_dirty = False
         self.idle_since = time.monotonic()
-        #: Set by the hub for record documents: what each client update changes (``sync.watch``).
+        #: Set by the hub for record documents: what each client update changes (``sync.documents.watch``).
         self.watch: RecordWatch | None = None
         #: Merged updates not yet relayed, in order, with the subscriber each came from (``relay``).
-        self._relayed: list[tuple[bytes, Subscriber | None]] = []
+        self._relayed: list[tuple[bytes, Sender | None]] = []
 
     def load(self, stored: StoredDocument) -> list[bytes]:
         """Build the doc from the stored snapshot and log; returns the stored updates that failed to apply."""
@@ -69,10 +52,10 @@ class Room:
 
     # -- subscribers -------------------------------------------------------------------------------
 
-    def join(self, subscriber: Subscriber) -> None:
+    def join(self, subscriber: Sender) -> None:
         self.subscribers[subscriber] = None
 
-    def leave(self, subscriber: Subscriber) -> None:
+    def leave(self, subscriber: Sender) -> None:
         """Remove ``subscriber`` and tell the others its awareness clients are gone."""
         if self.subscribers.pop(subscriber, 0) is None:
             removals = self.awareness.remove_owner(subscriber)
@@ -81,7 +64,7 @@ class Room:
             if not self.subscribers:
                 self.idle_since = time.monotonic()
 
-    def broadcast(self, frame: bytes, *, exclude: Subscriber | None = None) -> None:
+    def broadcast(self, frame: bytes, *, exclude: Sender | None = None) -> None:
         """Send one encoded frame to every subscriber except ``exclude`` (the frame is encoded once).
 
         Updates waiting to be relayed go first, so subscribers see the room's frames in the order they happened.
@@ -92,7 +75,7 @@ class Room:
             if subscriber is not exclude:
                 subscriber.send(frame)
 
-    def relay(self, update: bytes, *, exclude: Subscriber | None = None) -> None:
+    def relay(self, update: bytes, *, exclude: Sender | None = None) -> None:
         """Send a merged update to every subscriber except ``exclude``, at the end of the current loop tick.
 
         The updates relayed within one tick (a writer's burst read from one socket buffer) go out as one
@@ -123,7 +106,7 @@ class Room:
 
     # -- document ----------------------------------------------------------------------------------
 
-    def apply_update(self, update: bytes, origin: Subscriber | None) -> None:
+    def apply_update(self, update: bytes, origin: Sender | None) -> None:
         """Merge ``update`` and relay it to the other subscribers.
 
         Raises ProtocolError when it is malformed or depends on changes this document has not seen: the

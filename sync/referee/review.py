@@ -8,31 +8,36 @@ conflict is marked resolved. (HTTP access comes with the admin API.)
 from __future__ import annotations
 
 import asyncio
-
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from conflict import LIFECYCLES, DomainError, record_type_for
 from sync.protocol.codes import ErrorCode
 from sync.errors import ReviewError
 from sync.protocol import encode_sync_update
-from sync.store import ConflictRecord
+from sync.documents.room import Room
+from sync.referee.referee import Referee
+from sync.store import ConflictRecord, ConflictStore
 
-if TYPE_CHECKING:
-    from sync.hub import Hub
+Acquire = Callable[[str, str], Awaitable[Room]]
+Persist = Callable[[Room, bytes], "asyncio.Future[None]"]
 
 OPEN = "open"
 
 
 class Review:
-    """The review operations of one hub."""
+    """The review operations of one hub: over the conflicts' store, the rooms and the write path's persist."""
 
-    def __init__(self, hub: Hub) -> None:
-        self._hub = hub
+    def __init__(self, store: ConflictStore, referee: Referee, *, acquire: Acquire, persist: Persist) -> None:
+        self._store = store
+        self._referee = referee
+        self._acquire = acquire
+        self._persist = persist
 
     async def queue(self, tenant: str, *, limit: int = 1000) -> list[ConflictRecord]:
         """Open conflicts of ``tenant`` that need a person, oldest first."""
-        await self._hub.referee.conflicts.flush()
-        return await self._hub.store.list_conflicts(tenant, status=OPEN, needs_review=True, limit=limit)
+        await self._referee.conflicts.flush()
+        return await self._store.list_conflicts(tenant, status=OPEN, needs_review=True, limit=limit)
 
     async def resolve(self, tenant: str, conflict_id: int, value: Any, resolved_by: str) -> ConflictRecord:
         """Write ``value`` into the conflict's field for every replica, then mark the conflict resolved.
@@ -40,9 +45,8 @@ class Review:
         Raises ``ReviewError`` when the conflict does not exist, is already resolved, or ``value`` is not a
         status of the record's lifecycle (for a status conflict).
         """
-        hub = self._hub
-        await hub.referee.conflicts.flush()
-        row = await hub.store.get_conflict(tenant, conflict_id)
+        await self._referee.conflicts.flush()
+        row = await self._store.get_conflict(tenant, conflict_id)
         if row is None:
             raise ReviewError(ErrorCode.CONFLICT_NOT_FOUND, f"no conflict {conflict_id} in this tenant")
         if row.status != OPEN:
@@ -54,12 +58,12 @@ class Review:
         lifecycle = LIFECYCLES.get(kind.name)
         if row.field == kind.status_field and lifecycle is not None and value not in lifecycle.statuses:
             raise ReviewError(ErrorCode.INVALID_RESOLUTION, f"{value!r:.60} is not a status of a {kind.name}")
-        room = await hub.acquire(tenant, row.name)
-        update = hub.referee.writer.resolve(room.doc, kind, row.field, value, by=resolved_by)
+        room = await self._acquire(tenant, row.name)
+        update = self._referee.writer.resolve(room.doc, kind, row.field, value, by=resolved_by)
         if update is not None:
             room.broadcast(encode_sync_update(room.name, update))
-            await asyncio.shield(hub.persist(room, update))  # shared with other writes: never cancel it
-        resolved = await hub.store.resolve_conflict(tenant, conflict_id, {"value": value}, resolved_by)
+            await asyncio.shield(self._persist(room, update))  # shared with other writes: never cancel it
+        resolved = await self._store.resolve_conflict(tenant, conflict_id, {"value": value}, resolved_by)
         if resolved is None:  # another reviewer was faster; both choices were written, the later one stands
             raise ReviewError(ErrorCode.CONFLICT_RESOLVED, f"conflict {conflict_id} was resolved meanwhile")
         return resolved

@@ -1,25 +1,26 @@
 """The hub's referee: holds every client write of a record to the domain rules.
 
-``Hub.merge`` applies a client's update while the room's ``RecordWatch`` notes what it changed; the
-referee then asks ``RecordRules`` for a decision, makes the hub's corrections on the room's document
-(``HubWriter``), queues the conflicts and violations for the store, and returns the correction's update
-for the hub to send and store.
+The write path (``sync.write``) applies a client's update while the room's ``RecordWatch`` notes what it
+changed; the referee then asks ``RecordRules`` for a decision, makes the hub's corrections on the room's
+document (``HubWriter``), queues the conflicts and violations for the store (and tells the hooks), and
+returns the correction's update for the write path to send and store.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Callable, Sequence
 
 from conflict import DomainError, record_type_for
-from sync.access import Principal
-from sync.conflicts import ConflictQueue, outcome_rows
-from sync.corrections import HubWriter, hub_clock
-from sync.room import Room
-from sync.outcome import Violation
-from sync.rules import RecordRules
-from sync.store import Store
-from sync.watch import Change, RecordWatch
+from conflict.outcome import Author
+from sync.referee.conflicts import ConflictQueue, outcome_rows
+from sync.referee.corrections import HubWriter, hub_clock
+from sync.documents.room import Room
+from conflict.outcome import Violation
+from conflict.rules import RecordRules
+from sync.store import ConflictRecord, ConflictStore
+from sync.documents.watch import Change, RecordWatch
 
 log = logging.getLogger(__name__)
 
@@ -27,8 +28,11 @@ log = logging.getLogger(__name__)
 class Referee:
     """Rules, the hub's writer and the queue of conflicts, for one hub node."""
 
-    def __init__(self, node_id: str, store: Store) -> None:
+    def __init__(
+        self, node_id: str, store: ConflictStore, *, on_recorded: Callable[[Sequence[ConflictRecord]], None] | None = None
+    ) -> None:
         self.rules = RecordRules()
+        self._on_recorded = on_recorded
         self.writer = HubWriter(hub_clock(node_id))
         self.conflicts = ConflictQueue(store)
 
@@ -41,7 +45,7 @@ class Referee:
             room.watch = None  # merged and stored, never judged
 
     def judge(
-        self, room: Room, change: Change, author: Principal, update: bytes
+        self, room: Room, change: Change, author: Author, update: bytes
     ) -> tuple[bytes | None, tuple[Violation, ...]]:
         """Decide on one merged update; the hub's correction (already applied to the room) and the violations."""
         watch = room.watch
@@ -54,5 +58,9 @@ class Referee:
         except Exception:  # a defect in a rule must not cost the client its (already merged) update
             log.exception("the domain rules failed on an update of %s/%s", room.tenant, room.name)
             return None, ()
-        self.conflicts.add(outcome_rows(room.tenant, room.name, outcome, self.writer.now()))
+        rows = outcome_rows(room.tenant, room.name, outcome, self.writer.now())
+        if rows:
+            self.conflicts.add(rows)
+            if self._on_recorded is not None:
+                self._on_recorded(rows)
         return correction, outcome.violations

@@ -16,50 +16,16 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 from pycrdt import Array, Doc, Map
-from pycrdt._base import process_event
 
 from conflict import CLOCKS_ROOT, RECORD_ROOT, RecordType
+from conflict.change import MISSING, Change
 from conflict.copies import plain
+from conflict.pycrdt_compat import observe_raw, wrap_event_value
 
 log = logging.getLogger(__name__)
-
-
-class _Missing:
-    __slots__ = ()
-
-    def __repr__(self) -> str:
-        return "MISSING"
-
-
-#: A key that was (or is) absent from its map.
-MISSING: Any = _Missing()
-
-
-@dataclass(frozen=True, slots=True)
-class Change:
-    """The effect of one update on a record document."""
-
-    #: Keys of the ``record`` map the update changed, with their values before it (``MISSING`` if absent).
-    record_before: Mapping[str, Any] = field(default_factory=dict)
-    #: The current ``record`` values of every field the update touched (its map key or one of its stamps).
-    record_now: Mapping[str, Any] = field(default_factory=dict)
-    #: The whole ``clocks`` map before and after the update (empty when the update touched no field).
-    clocks_before: Mapping[str, Any] = field(default_factory=dict)
-    clocks_after: Mapping[str, Any] = field(default_factory=dict)
-    #: List roots the update changed: (entries before, entries after).
-    lists: Mapping[str, tuple[list[Any], list[Any]]] = field(default_factory=dict)
-
-    @property
-    def empty(self) -> bool:
-        return not (self.record_now or self.lists)
-
-    def before(self, name: str) -> Any:
-        """The value field ``name`` had before the update (``MISSING`` when absent)."""
-        return self.record_before.get(name, self.record_now.get(name, MISSING))
 
 
 class RecordWatch:
@@ -82,11 +48,11 @@ class RecordWatch:
         self._changed_lists: set[str] = set()
         # the subscriptions stop observing when dropped: hold them as long as the watch lives
         self._subscriptions = [
-            self._record.integrated.observe(lambda event: self._on_map(self._record_old, event)),
-            self._clocks.integrated.observe(lambda event: self._on_map(self._clocks_old, event)),
+            observe_raw(self._record, lambda event: self._on_map(self._record_old, event)),
+            observe_raw(self._clocks, lambda event: self._on_map(self._clocks_old, event)),
             # list roots are observed through their Yrs types only: a pycrdt wrapper costs about 1 KB of
             # memory per root and document for as long as the room is loaded, and is only needed to copy
-            *(doc.get(root, type=Array).integrated.observe(self._list_observer(root)) for root in record_type.list_roots),
+            *(observe_raw(doc.get(root, type=Array), self._list_observer(root)) for root in record_type.list_roots),
         ]
 
     def begin(self) -> None:
@@ -136,7 +102,7 @@ class RecordWatch:
                     continue
                 old = change.get("oldValue", MISSING) if change["action"] != "add" else MISSING
                 # a nested shared type comes raw from Yrs: wrap it as pycrdt's own events do
-                old_values[key] = old if old is MISSING else process_event(old, self._doc)
+                old_values[key] = old if old is MISSING else wrap_event_value(old, self._doc)
         except Exception:
             log.exception("could not read a change of %s", self.record_type.name)
 

@@ -9,7 +9,7 @@ from sync.access import Scope
 
 if TYPE_CHECKING:
     from sync.protocol import Frame
-    from sync.room import Room
+    from sync.documents.room import Room
 
 
 class LinkState(Enum):

@@ -12,7 +12,7 @@ from typing import Any
 from pycrdt import Doc
 
 from conflict import Hlc, write_field
-from sync.projection import project
+from sync.documents.projection import project
 from sync.store import LogEntry, Store
 
 SEED_DEVICE = "seed"

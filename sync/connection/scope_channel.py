@@ -15,10 +15,10 @@ from sync.protocol.codes import ErrorCode
 from sync.errors import AuthError, FieldsyncError, LimitExceeded, ProtocolError, StoreError
 from sync.protocol import Frame, Stateless
 from sync.protocol.control import SCOPES_DOCUMENT, ErrorNotice, Hello, Subscribe, Unsubscribe, decode_control
-from sync.replies import Replies
-from sync.scopes.definitions import ResolvedScope
-from sync.scopes.service import ScopeService
-from sync.scopes.subscription import Sink, Subscription
+from sync.connection.replies import Replies
+from sync.scopes import ResolvedScope, ScopeService
+from sync.protocol import Sender
+from sync.scopes.subscription import Subscription
 
 __all__ = ["MAX_SUBSCRIPTION_ID", "ScopeChannel"]
 
@@ -32,7 +32,7 @@ class ScopeChannel:
     def __init__(
         self,
         service: ScopeService,
-        sink: Sink,
+        sink: Sender,
         replies: Replies,
         *,
         allowed: Callable[[], bool],

@@ -1,0 +1,66 @@
+"""Compaction in the background: a document whose log passed the threshold is folded into its snapshot.
+
+An extension: commits and loads count a room's log; ``run`` compacts one queued document at a time. The
+store takes a lock per document, so two nodes never fold the same log at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+
+from sync.documents.registry import Key, Rooms
+from sync.documents.room import Room
+from sync.errors import StoreError
+from sync.hooks import Extension
+from sync.store import DocumentLog, LogEntry
+
+__all__ = ["Compactor"]
+
+log = logging.getLogger(__name__)
+
+
+class Compactor(Extension):
+    """Queues documents whose log reached ``threshold`` entries and compacts them one by one."""
+
+    name = "compactor"
+
+    def __init__(self, store: DocumentLog, rooms: Rooms, *, threshold: int) -> None:
+        self._store = store
+        self._rooms = rooms
+        self._threshold = threshold
+        self._queue: asyncio.Queue[Key] = asyncio.Queue()
+
+    def document_loaded(self, room: Room) -> None:
+        self._consider(room)
+
+    def update_committed(self, entries: Sequence[LogEntry]) -> None:
+        for entry in entries:
+            room = self._rooms.get((entry.tenant, entry.name))
+            if room is not None:
+                room.log_length += 1
+                self._consider(room)
+
+    def _consider(self, room: Room) -> None:
+        if room.log_length >= self._threshold and not room.compacting:
+            room.compacting = True
+            self._queue.put_nowait((room.tenant, room.name))
+
+    async def run(self) -> None:
+        while True:
+            key = await self._queue.get()
+            try:
+                folded = await self._store.compact(*key)
+            except StoreError as exc:
+                log.error("compaction of %s/%s failed: %s", key[0], key[1], exc.reason)
+                folded = 0
+            room = self._rooms.get(key)
+            if room is not None:
+                room.log_length = max(0, room.log_length - folded)
+                # the log kept growing during the pass: go again (unless the pass could do nothing, e.g.
+                # another node holds the document's compaction lock; its next commit re-triggers)
+                if folded and room.log_length >= self._threshold:
+                    self._queue.put_nowait(key)
+                else:
+                    room.compacting = False

@@ -1,0 +1,117 @@
+"""The write path: one client update from its decoded frame to its acknowledgement, in the order it happens.
+
+    1. decode     ``Session.receive`` decodes the frame (``sync.protocol``) and routes it to its link
+    2. authorize  ``WritePath.write``: the link's scope; a readonly link is refused (or acked for nothing new)
+    3. apply      ``Room.apply_update`` merges it into the room's document, watched by the ``RecordWatch``
+    4. judge      ``Referee.judge``: the domain rules; a correction is made as the hub's own update
+    5. broadcast  ``Room.relay`` sends it to the room's other subscribers (end of tick, merged per origin);
+                  the correction goes at once to every subscriber, the author included
+    6. commit     ``Committer.submit``: group commit; the update and its correction share one transaction
+    7. ack        ``Replies.ack``: SyncStatus(true) leaves when the commit's future resolves (invariant 1)
+    8. project    ``update_committed`` hook → ``Projector`` marks the record for its next flush
+    9. publish    ``update_committed`` hook → ``BusExtension`` publishes to the other nodes
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+
+from conflict.outcome import Violation
+from sync.access import Principal
+from sync.connection.link import Link
+from sync.connection.replies import Replies
+from sync.documents.committer import Committer
+from sync.documents.room import Room
+from sync.errors import AuthError, ProtocolError
+from sync.hooks import Hooks
+from sync.protocol import EMPTY_UPDATE, Sender, encode_sync_update
+from sync.protocol.codes import ErrorCode
+from sync.protocol.control import ErrorNotice
+from sync.referee import Referee
+from sync.store import LogEntry
+
+__all__ = ["WritePath"]
+
+
+class WritePath:
+    """Takes client updates into rooms and the log, and acknowledges them once durable."""
+
+    def __init__(self, committer: Committer, referee: Referee, hooks: Hooks) -> None:
+        self._committer = committer
+        self._referee = referee
+        self._hooks = hooks
+        self._writes: dict[asyncio.Future[None], dict[Room, int]] = {}
+
+    def write(self, link: Link, update: bytes, author: Principal, origin: Sender, replies: Replies) -> None:
+        """Steps 2 to 7 for one update (step 1 happened in the session); every path ends in exactly one ack."""
+        room, name = link.room, link.name
+        assert room is not None, "an authenticated link has a room"
+        # 2. authorize
+        if not link.writable:
+            if room.contains(update):
+                replies.ack(name, True)
+            else:
+                replies.ack(name, False)
+                replies.notice(name, AuthError(ErrorCode.READONLY, "this token may only read the document"))
+            return
+        if update == EMPTY_UPDATE:
+            replies.ack(name, True)
+            return
+        # 3-5. apply, judge, broadcast
+        try:
+            correction, violations = self.merge(room, update, origin, author)
+        except ProtocolError as exc:
+            replies.ack(name, False)
+            replies.notice(name, exc)
+            return
+        # 6. commit
+        committed = self.persist(room, update, *([correction] if correction is not None else []))
+        # 7. ack: queued in arrival order, sent when ``committed`` resolves, i.e. after the transaction
+        replies.ack(name, committed)
+        for violation in violations:  # the update is kept as sent; the hub's correction has already gone out
+            replies.notify(name, ErrorNotice(code=str(violation.code), message=violation.message, field=violation.field))
+
+    def merge(
+        self, room: Room, update: bytes, origin: Sender | None, author: Principal
+    ) -> tuple[bytes | None, tuple[Violation, ...]]:
+        """Apply ``update`` and hold the record to its rules: the hub's correction (already applied and sent to
+        every subscriber) and the violations to report. Raises ``ProtocolError`` when the update is refused.
+        """
+        watch = room.watch
+        if watch is None:  # not a record this hub knows: merged and stored, never judged
+            room.apply_update(update, origin=origin)
+            return None, ()
+        watch.begin()
+        try:
+            room.apply_update(update, origin=origin)
+        finally:
+            change = watch.collect()
+        correction, violations = self._referee.judge(room, change, author, update)
+        if correction is not None:
+            room.broadcast(encode_sync_update(room.name, correction))
+        return correction, violations
+
+    def persist(self, room: Room, update: bytes, *more: bytes) -> asyncio.Future[None]:
+        """Append ``update`` (and ``more``, in the same transaction) to the log; resolves once durable.
+
+        The future is shared with the other writes of the same transaction: never cancel it.
+        """
+        entries = [LogEntry(room.tenant, room.name, u) for u in (update, *more)]
+        future = self._committer.submit(*entries)
+        room.pending_writes += 1
+        # the submissions of one transaction share its future: count each room's writes, settle them at once
+        writes = self._writes.get(future)
+        if writes is None:
+            writes = self._writes[future] = {}
+            future.add_done_callback(self._writes_done)
+        writes[room] = writes.get(room, 0) + 1
+        return future
+
+    def _writes_done(self, future: asyncio.Future[None]) -> None:
+        for room, count in self._writes.pop(future, {}).items():
+            room.pending_writes -= count
+
+    def committed(self, entries: Sequence[LogEntry]) -> None:
+        """Steps 8 and 9: the committer calls this after each transaction; the extensions project and publish."""
+        self._hooks.update_committed(entries)
