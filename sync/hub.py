@@ -23,6 +23,7 @@ from sync.documents import Committer, Compactor, Projector, Room, Rooms
 from sync.hooks import Extension, Hooks
 from sync.protocol.codes import CloseCode
 from sync.referee import Referee, Review
+from sync.refusal_log import RefusalLog
 from sync.scopes import ScopeRegistry, ScopeService, load_definitions
 from sync.store import ConflictRecord, Store
 from sync.write import WritePath
@@ -70,7 +71,7 @@ class Hub:
         )
         self.bus_link = BusExtension(bus or InProcessBus(), self.node_id, self.registry)
         for extension in (Compactor(store, self.registry, threshold=config.compaction_threshold),
-                          self.projector, self.bus_link, *extensions):
+                          self.projector, self.bus_link, RefusalLog(), *extensions):
             self.hooks.add(extension)
         self._shutdown_done: asyncio.Event | None = None
 

@@ -71,7 +71,7 @@ class Session:
                         if data is None:
                             break
                         if isinstance(data, str):
-                            self.outlet.begin_close(CloseCode.UNSUPPORTED_DATA, f"{ErrorCode.UNSUPPORTED_MESSAGE}: only binary frames are accepted")
+                            self._close(CloseCode.UNSUPPORTED_DATA, ErrorCode.UNSUPPORTED_MESSAGE, "only binary frames are accepted")
                             break
                         self.receive(data)
                 finally:
@@ -106,11 +106,16 @@ class Session:
             wait = interval if self.principal else min(interval, auth_deadline - loop.time())
             await asyncio.sleep(max(0.0, wait))
             if self.principal is None and loop.time() >= auth_deadline:
-                self.outlet.begin_close(CloseCode.CONNECTION_TIMEOUT, "no document was authenticated in time")
+                self._close(CloseCode.CONNECTION_TIMEOUT, "auth_timeout", "no document was authenticated in time", prefix=False)
                 return
             if not self.outlet.sent_recently:
                 self.send(PING)
             self.outlet.sent_recently = False
+
+    def _close(self, close_code: int, code: str, reason: str, *, prefix: bool = True) -> None:
+        """Close the socket for a refusal of the whole connection, and tell the hooks which one."""
+        self.hub.hooks.refusal_sent(self, "", str(code))
+        self.outlet.begin_close(close_code, f"{code}: {reason}" if prefix else reason)
 
     def send(self, frame: bytes) -> None:
         """Queue one frame for this socket (never blocks): what a room calls on its subscribers."""
@@ -133,7 +138,7 @@ class Session:
             frame = decode_frame(data)
         except ProtocolError as exc:
             if exc.close_code is not None:
-                self.outlet.begin_close(exc.close_code, f"{exc.code}: {exc.reason}")
+                self._close(exc.close_code, exc.code, exc.reason)
             else:
                 self._refuse_raw(data, exc.code, exc.reason)
             return
@@ -315,7 +320,7 @@ class Session:
             kind = reader.read_var_uint()
             step = reader.read_var_uint() if kind in (MessageType.SYNC, MessageType.SYNC_REPLY) else None
         except ProtocolError:
-            self.outlet.begin_close(CloseCode.MESSAGE_TOO_BIG if code is ErrorCode.FRAME_TOO_LARGE else CloseCode.BAD_FRAME, f"{code}: {reason}")
+            self._close(CloseCode.MESSAGE_TOO_BIG if code is ErrorCode.FRAME_TOO_LARGE else CloseCode.BAD_FRAME, code, reason)
             return
         if step in (SyncStep.STEP2, SyncStep.UPDATE):
             self.replies.ack(name, False)

@@ -7,13 +7,14 @@ in-process pair of queues, which is what a WebSocket is to the session.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 
 from server.auth import JwtVerifier, mint_token
 from sync.config import HubConfig
 from sync.errors import ProtocolError
+from sync.hooks import Extension
 from sync.hub import Hub
 from sync.protocol import AuthToken, Frame, Stateless, Sync, SyncStatus, SyncStep, decode_frame, encode_frame
 from sync.protocol.control import ErrorNotice, decode_control
@@ -125,10 +126,12 @@ async def migrated_sqlite(path: Path) -> str:
 
 
 @asynccontextmanager
-async def running_hub(tmp_path: Path, url: str | None = None, **config: object) -> AsyncIterator[Hub]:
+async def running_hub(
+    tmp_path: Path, url: str | None = None, *, extensions: Sequence[Extension] = (), **config: object
+) -> AsyncIterator[Hub]:
     store = SqlStore(url or await migrated_sqlite(tmp_path / "hub.db"))
     await store.start()
-    hub = Hub(store, JwtVerifier(secret=SECRET), config=HubConfig(**config))  # type: ignore[arg-type]
+    hub = Hub(store, JwtVerifier(secret=SECRET), config=HubConfig(**config), extensions=extensions)  # type: ignore[arg-type]
     try:
         async with hub.running():
             yield hub
