@@ -18,3 +18,5 @@ class ViolationCode(StrEnum):
     ENTRY_REMOVED = "entry_removed"
     #: A field that follows the ``clocks`` convention was changed without a stamp; its stamped value stands.
     UNSTAMPED_WRITE = "unstamped_write"
+    #: The author's access to this record (the hub's access rules) does not include the field or list it changed.
+    NOT_WRITABLE = "field_not_writable"

@@ -11,7 +11,7 @@ from typing import Any, Protocol
 
 from conflict import FieldConflict, FieldResolution, ViolationCode
 
-__all__ = ["NOTHING", "Author", "FieldWrite", "ListAppend", "Outcome", "StampRestore", "StatusChange", "Violation"]
+__all__ = ["NOTHING", "Author", "FieldWrite", "ListAppend", "ListRemove", "Outcome", "StampRestore", "StatusChange", "Violation"]
 
 
 class Author(Protocol):
@@ -74,6 +74,14 @@ class ListAppend:
 
 
 @dataclass(frozen=True, slots=True)
+class ListRemove:
+    """Remove an entry the author had no right to add to a list root (the first entry equal to ``entry``)."""
+
+    root: str
+    entry: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
 class StatusChange:
     """An accepted status change, for the derived fields (history entry, ``status_updated_at``)."""
 
@@ -89,13 +97,14 @@ class Outcome:
     restores: tuple[StampRestore, ...] = ()
     writes: tuple[FieldWrite, ...] = ()
     appends: tuple[ListAppend, ...] = ()
+    removals: tuple[ListRemove, ...] = ()
     conflicts: tuple[FieldConflict, ...] = ()
     violations: tuple[Violation, ...] = ()
     status_change: StatusChange | None = None
 
     @property
     def writes_anything(self) -> bool:
-        return bool(self.restores or self.writes or self.appends or self.status_change)
+        return bool(self.restores or self.writes or self.appends or self.removals or self.status_change)
 
 
 NOTHING = Outcome()

@@ -24,7 +24,7 @@ from conflict import (
     FieldConflict, FieldResolution, FieldStamp, RecordType, ViolationCode, check_append, check_list_kept,
     check_resolved_status, check_stamp, parse_clocks, previous_version, removed_entries, resolve_field,
 )
-from conflict.outcome import NOTHING, Author, FieldWrite, ListAppend, Outcome, StampRestore, StatusChange, Violation
+from conflict.outcome import NOTHING, Author, ListRemove, FieldWrite, ListAppend, Outcome, StampRestore, StatusChange, Violation
 from conflict.change import MISSING, Change
 
 _ENTRY_METADATA = ("hlc", "user", "device")
@@ -55,8 +55,33 @@ def _digest(value: Any) -> str:
 class RecordRules:
     """Judges client updates of record documents."""
 
-    def evaluate(self, kind: RecordType, change: Change, author: Author, update_id: str) -> Outcome:
-        """The hub's answer to one update of ``author`` that made ``change``; ``update_id`` names the update."""
+    def evaluate(
+        self, kind: RecordType, change: Change, author: Author, update_id: str,
+        writable: frozenset[str] | None = None,
+    ) -> Outcome:
+        """The hub's answer to one update of ``author`` that made ``change``; ``update_id`` names the update.
+
+        ``writable`` names the fields and lists the author's access lets it change (``None``: all): a change
+        of any other one is undone first, and the rest of the update is judged as usual.
+        """
+        if change.empty:
+            return NOTHING
+        if writable is not None:
+            change, denied = _split_unwritable(kind, change, author, update_id, writable)
+            if denied.writes_anything and change.empty:
+                return denied
+        else:
+            denied = NOTHING
+        outcome = self._evaluate(kind, change, author, update_id)
+        if not denied.writes_anything:
+            return outcome
+        return Outcome(
+            restores=outcome.restores, writes=denied.writes + outcome.writes, appends=outcome.appends,
+            removals=denied.removals, conflicts=outcome.conflicts, violations=denied.violations + outcome.violations,
+            status_change=outcome.status_change,
+        )
+
+    def _evaluate(self, kind: RecordType, change: Change, author: Author, update_id: str) -> Outcome:
         if change.empty:
             return NOTHING
         restores, clocks, stamped, found = self._check_stamps(kind, change, author)
@@ -254,3 +279,42 @@ def _corrected_version(
         else:
             corrected.pop(name, None)  # back to the schema's default
     return corrected
+
+
+def _split_unwritable(
+    kind: RecordType, change: Change, author: Author, update_id: str, writable: frozenset[str]
+) -> tuple[Change, Outcome]:
+    """The part of ``change`` the author may make, and the hub's undoing of the rest (with its violations)."""
+    writes: list[FieldWrite] = []
+    removals: list[ListRemove] = []
+    violations: list[Violation] = []
+    who = {"device": author.device, "user": author.user}
+    denied_fields = [name for name in change.record_before if name not in writable and name in change.record_now]
+    for name in sorted(denied_fields):
+        before = _present(change.record_before[name])
+        writes.append(FieldWrite(name, before))
+        reason = f"this token may not change {kind.name}.{name} of this record"
+        rejected = {"value": _present(change.record_now[name]), **who}
+        violations.append(Violation(ViolationCode.NOT_WRITABLE, name, reason, rejected,
+                                    f"{ViolationCode.NOT_WRITABLE}|{name}|{update_id}", kept=before))
+    kept_lists = {}
+    for root, (before, after) in change.lists.items():
+        if root in writable:
+            kept_lists[root] = (before, after)
+            continue
+        added = removed_entries(after, before)
+        removals.extend(ListRemove(root, dict(entry)) for entry in added if isinstance(entry, Mapping))
+        if added:
+            violations.append(Violation(ViolationCode.NOT_WRITABLE, root, f"this token may not add to {kind.name}.{root}",
+                                        {"value": list(added), **who}, f"{ViolationCode.NOT_WRITABLE}|{root}|{update_id}"))
+        if removed_entries(before, after):
+            kept_lists[root] = (before, after)  # the usual rule puts removed entries back
+    denied = set(denied_fields)
+    allowed = Change(
+        record_before={k: v for k, v in change.record_before.items() if k not in denied},
+        record_now={k: v for k, v in change.record_now.items() if k not in denied},
+        clocks_before={k: v for k, v in change.clocks_before.items() if str(k).partition("@")[0] not in denied},
+        clocks_after={k: v for k, v in change.clocks_after.items() if str(k).partition("@")[0] not in denied},
+        lists=kept_lists,
+    )
+    return allowed, Outcome(writes=tuple(writes), removals=tuple(removals), violations=tuple(violations))

@@ -10,19 +10,22 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from datetime import UTC, datetime
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from typing import Any
 
-from sync.access import TokenVerifier
+from sync.access import AccessRules, Principal, TokenVerifier, load_rules
 from sync.bus import Bus, BusExtension, InProcessBus
 from sync.config import HubConfig
+from sync.gate import AccessGate
 from sync.connection.limits import DeviceLimits
 from sync.connection.session import Session
 from sync.documents import Committer, Compactor, Projector, Room, Rooms
 from sync.hooks import Extension, Hooks
 from sync.protocol.codes import CloseCode
 from sync.referee import Referee, Review
+from sync.referee.conflicts import rejected_row
 from sync.refusal_log import RefusalLog
 from sync.scopes import ScopeRegistry, ScopeService, load_definitions
 from sync.store import ConflictRecord, Store
@@ -45,6 +48,7 @@ class Hub:
         bus: Bus | None = None,
         node_id: str | None = None,
         scopes: ScopeRegistry | None = None,
+        access: AccessRules | None = None,
         extensions: Iterable[Extension] = (),
     ) -> None:
         self.store = store
@@ -57,19 +61,22 @@ class Hub:
         self.control_limits = DeviceLimits(config.control_messages_per_minute / 60, config.control_messages_per_minute)
         self.hooks = Hooks()
         self.referee = Referee(self.node_id, store, on_recorded=self.hooks.conflict_recorded)
-        self.registry = Rooms(store, self.hooks, prepare=self.referee.watch)
+        self.registry = Rooms(store, self.hooks, prepare=self._prepare)
+        self.gate = AccessGate(access or load_rules(), self.registry.acquire)
         self.committer = Committer(
             store, on_committed=self._committed, delay_ms=config.group_commit_delay_ms,
             max_batch=config.group_commit_max_batch,
         )
-        self.writes = WritePath(self.committer, self.referee, self.hooks)
+        self.writes = WritePath(
+            self.committer, self.referee, self.hooks, self.gate, reject=self.reject, on_merged=self.access_moved,
+        )
         self.review = Review(store, self.referee, acquire=self.registry.acquire, persist=self.writes.persist)
         self.scopes = ScopeService(store, scopes or load_definitions(), poll_ms=config.scope_poll_ms)
         self.projector = Projector(
             store, self.registry, interval=config.projection_interval_ms / 1000, on_saved=self.scopes.changed,
             also_flush=self.referee.conflicts.flush,
         )
-        self.bus_link = BusExtension(bus or InProcessBus(), self.node_id, self.registry)
+        self.bus_link = BusExtension(bus or InProcessBus(), self.node_id, self.registry, on_applied=self.access_moved)
         for extension in (Compactor(store, self.registry, threshold=config.compaction_threshold),
                           self.projector, self.bus_link, RefusalLog(), *extensions):
             self.hooks.add(extension)
@@ -77,6 +84,23 @@ class Hub:
 
     def _committed(self, entries: Any) -> None:
         self.writes.committed(entries)
+
+    def _prepare(self, room: Room) -> None:
+        self.referee.watch(room)
+        self.gate.changed(room)  # remember who the record lets in, to notice when that changes
+
+    def access_moved(self, room: Room) -> None:
+        """After any change of ``room``: if a field the access rules read moved, every subscriber checks again."""
+        if self.gate.changed(room):
+            for subscriber in list(room.subscribers):
+                subscriber.recheck(room)
+
+    def reject(self, principal: Principal, name: str, update: bytes) -> None:
+        """Keep an update of a token refused access to ``name`` for review; it is never applied."""
+        who = {"user": principal.user, "device": principal.device}
+        rows = [rejected_row(principal.tenant, name, who, update, datetime.now(UTC))]
+        self.referee.conflicts.add(rows)
+        self.hooks.conflict_recorded(rows)
 
     @property
     def bus(self) -> Bus:

@@ -1,9 +1,11 @@
 """The write path: one client update from its decoded frame to its acknowledgement, in the order it happens.
 
     1. decode     ``Session.receive`` decodes the frame (``sync.protocol``) and routes it to its link
-    2. authorize  ``WritePath.write``: the link's scope; a readonly link is refused (or acked for nothing new)
+    2. authorize  ``WritePath.write``: the link's access (``sync.gate``); a readonly link is refused (or acked
+                  for nothing new); a creation must come out in a shape its author reaches
     3. apply      ``Room.apply_update`` merges it into the room's document, watched by the ``RecordWatch``
-    4. judge      ``Referee.judge``: the domain rules; a correction is made as the hub's own update
+    4. judge      ``Referee.judge``: the access rules' writable fields and the domain rules; a correction is
+                  made as the hub's own update; if an access field moved, subscribers check their access
     5. broadcast  ``Room.relay`` sends it to the room's other subscribers (end of tick, merged per origin);
                   the correction goes at once to every subscriber, the author included
     6. commit     ``Committer.submit``: group commit; the update and its correction share one transaction
@@ -15,15 +17,16 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from conflict.outcome import Violation
-from sync.access import Principal
+from sync.access import Access, Principal, Scope, parse_name
 from sync.connection.link import Link
 from sync.connection.replies import Replies
 from sync.documents.committer import Committer
 from sync.documents.room import Room
 from sync.errors import AuthError, ProtocolError
+from sync.gate import AccessGate, record_of
 from sync.hooks import Hooks
 from sync.protocol import EMPTY_UPDATE, Sender, encode_sync_update
 from sync.protocol.codes import ErrorCode
@@ -37,10 +40,22 @@ __all__ = ["WritePath"]
 class WritePath:
     """Takes client updates into rooms and the log, and acknowledges them once durable."""
 
-    def __init__(self, committer: Committer, referee: Referee, hooks: Hooks) -> None:
+    def __init__(
+        self,
+        committer: Committer,
+        referee: Referee,
+        hooks: Hooks,
+        gate: AccessGate,
+        *,
+        reject: Callable[[Principal, str, bytes], None],
+        on_merged: Callable[[Room], None] | None = None,
+    ) -> None:
         self._committer = committer
         self._referee = referee
         self._hooks = hooks
+        self._gate = gate
+        self._reject = reject
+        self._on_merged = on_merged
         self._writes: dict[asyncio.Future[None], dict[Room, int]] = {}
 
     def write(self, link: Link, update: bytes, author: Principal, origin: Sender, replies: Replies) -> None:
@@ -60,8 +75,13 @@ class WritePath:
             return
         # 3-5. apply, judge, broadcast
         try:
-            correction, violations = self.merge(room, update, origin, author)
+            correction, violations = self.merge(room, update, origin, author, link.access)
         except ProtocolError as exc:
+            replies.ack(name, False)
+            replies.notice(name, exc)
+            return
+        except AuthError as exc:  # refused whole: kept for review, never applied
+            self._reject(author, name, update)
             replies.ack(name, False)
             replies.notice(name, exc)
             return
@@ -73,7 +93,7 @@ class WritePath:
             replies.notify(name, ErrorNotice(code=str(violation.code), message=violation.message, field=violation.field))
 
     def merge(
-        self, room: Room, update: bytes, origin: Sender | None, author: Principal
+        self, room: Room, update: bytes, origin: Sender | None, author: Principal, access: Access | None = None
     ) -> tuple[bytes | None, tuple[Violation, ...]]:
         """Apply ``update`` and hold the record to its rules: the hub's correction (already applied and sent to
         every subscriber) and the violations to report. Raises ``ProtocolError`` when the update is refused.
@@ -82,15 +102,35 @@ class WritePath:
         if watch is None:  # not a record this hub knows: merged and stored, never judged
             room.apply_update(update, origin=origin)
             return None, ()
+        writable = access.writable if access is not None else None
+        if access is not None and access.create and record_of(room) is None:
+            self._check_creation(room, update, author)
         watch.begin()
         try:
             room.apply_update(update, origin=origin)
         finally:
             change = watch.collect()
-        correction, violations = self._referee.judge(room, change, author, update)
+        correction, violations = self._referee.judge(room, change, author, update, writable)
         if correction is not None:
             room.broadcast(encode_sync_update(room.name, correction))
+        if self._on_merged is not None:
+            self._on_merged(room)  # an assignment may have moved: subscribers check their access again
         return correction, violations
+
+    def _check_creation(self, room: Room, update: bytes, author: Principal) -> None:
+        """A record created by this update must come out in a shape its author reaches; else nothing is applied.
+
+        The record is empty, so trying the update on a copy costs only the update itself.
+        """
+        probe = Room(room.tenant, room.name)
+        probe.doc.apply_update(room.doc.get_update())
+        try:
+            probe.doc.apply_update(update)
+        except ValueError:
+            return  # the real merge refuses it with its own code
+        created = self._gate.rules.decide(author, parse_name(room.name).record_type, record_of(probe))
+        if created.scope is not Scope.READ_WRITE:
+            raise AuthError(ErrorCode.FORBIDDEN, "the record would be created out of this token's reach")
 
     def persist(self, room: Room, update: bytes, *more: bytes) -> asyncio.Future[None]:
         """Append ``update`` (and ``more``, in the same transaction) to the log; resolves once durable.

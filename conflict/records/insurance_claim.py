@@ -8,6 +8,7 @@ from enum import StrEnum
 from conflict.records.common import (
     Amount,
     Attachment,
+    Customer,
     Currency,
     Entry,
     Note,
@@ -53,6 +54,8 @@ class InsuranceClaim(Record, kw_only=True):
     reported_at: Timestamp | None = None
     loss_location: str | None = None
     adjuster: str | None = None
+    agent: str | None = None
+    customer: Customer | None = None
     estimated_loss: Amount | None = None
     currency: Currency | None = None
     description: str | None = None

@@ -66,6 +66,7 @@ class WorkOrder(Record, kw_only=True):
     estimated_minutes: Minutes | None = None
     actual_minutes: Minutes | None = None
     technician: str | None = None
+    team: str | None = None
     equipment: Equipment | None = None
     tasks: list[Task] = []
     parts_used: list[PartUsage] = []

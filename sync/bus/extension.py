@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from sync.bus.base import Bus, BusMessage
 from sync.documents.registry import Key, Rooms
@@ -28,8 +28,11 @@ class BusExtension(Extension):
 
     name = "bus"
 
-    def __init__(self, bus: Bus, node_id: str, rooms: Rooms) -> None:
+    def __init__(
+        self, bus: Bus, node_id: str, rooms: Rooms, *, on_applied: Callable[[Room], None] | None = None
+    ) -> None:
         self.bus = bus
+        self._on_applied = on_applied
         self._node_id = node_id
         self._rooms = rooms
         self._outgoing: asyncio.Queue[list[BusMessage]] = asyncio.Queue()
@@ -71,3 +74,6 @@ class BusExtension(Extension):
             room.apply_update(message.update, origin=None)
         except ProtocolError:
             log.error("update from node %s for %s does not decode", message.node, message.name)
+            return
+        if self._on_applied is not None:
+            self._on_applied(room)

@@ -10,6 +10,7 @@ from sync.connection.limits import DeviceLimits
 from sync.connection.link import Link
 from sync.connection.replies import Replies
 from sync.documents.room import Room
+from sync.gate import AccessGate
 from sync.hooks import Hooks
 from sync.protocol import Sender
 from sync.scopes import ScopeService
@@ -36,4 +37,9 @@ class SessionHost(Protocol):
     sessions: set[Any]
     closing: bool
 
+    gate: AccessGate
+
     async def acquire(self, tenant: str, name: str) -> Room: ...
+
+    def reject(self, principal: Principal, name: str, update: bytes) -> None:
+        """Keep an update of a token refused access to ``name`` for review (never applied)."""

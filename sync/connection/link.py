@@ -5,7 +5,7 @@ from __future__ import annotations
 from enum import Enum
 from typing import TYPE_CHECKING
 
-from sync.access import Scope
+from sync.access import Access, Principal, Scope
 
 if TYPE_CHECKING:
     from sync.protocol import Frame
@@ -31,20 +31,30 @@ TRANSITIONS: dict[LinkState, frozenset[LinkState]] = {
 class Link:
     """State of one document on one connection."""
 
-    __slots__ = ("name", "state", "scope", "room", "held", "authenticating")
+    __slots__ = ("name", "state", "scope", "access", "principal", "room", "held", "authenticating", "refused_for")
 
     def __init__(self, name: str) -> None:
         self.name = name
         self.state = LinkState.PENDING
         self.scope: Scope | None = None
+        self.access: Access | None = None
+        #: The principal of the token that authenticated the document: every frame of it acts for this one.
+        self.principal: Principal | None = None
         self.room: Room | None = None
         self.held: list[Frame] = []
         self.authenticating = False
+        #: Set when a verified token was refused access (or lost it): its updates are kept for review.
+        self.refused_for: Principal | None = None
 
     def move(self, state: LinkState) -> None:
         if state not in TRANSITIONS[self.state]:
             raise RuntimeError(f"link {self.name}: {self.state.value} -> {state.value} is not a transition")
         self.state = state
+
+    def expired(self, now: float) -> bool:
+        """True when the token that authenticated the document has expired."""
+        expires = self.principal.expires_at if self.principal is not None else None
+        return expires is not None and now >= expires
 
     @property
     def writable(self) -> bool:

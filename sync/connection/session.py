@@ -9,10 +9,12 @@ blocks a room; a socket that falls too far behind is closed and resyncs when it 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
-from sync.access import Principal, role_scope, scope_for
+from sync.access import Access, Principal, role_scope
+from sync.documents.room import Room
 from sync.protocol.codes import CloseCode, ErrorCode
 from sync.errors import AuthError, FieldsyncError, LimitExceeded, ProtocolError, StoreError
 from sync.connection.host import SessionHost
@@ -53,6 +55,8 @@ class Session:
         )
         self._held_bytes = 0
         self._group: asyncio.TaskGroup | None = None
+        self._expiry: asyncio.TimerHandle | None = None
+        self._expiry_at = 0.0
 
     # -- lifecycle ---------------------------------------------------------------------------------
 
@@ -80,6 +84,8 @@ class Session:
                         self.outlet.peer_left()
                         writer.cancel()
         finally:
+            if self._expiry is not None:
+                self._expiry.cancel()
             self.outlet.peer_left()
             self.scopes.close()
             for link in self.links.values():
@@ -163,12 +169,14 @@ class Session:
                 self.replies.refuse(frame, LimitExceeded(ErrorCode.TOO_MANY_DOCUMENTS, f"at most {self.config.max_documents_per_connection} documents per connection"))
                 return
             link = self.links[frame.document] = Link(frame.document)
+        if link.state is LinkState.AUTHENTICATED and link.expired(time.time()):
+            self._expire_links()
         if link.state is LinkState.AUTHENTICATED:
             self._handle(link, frame)
         elif link.state is LinkState.PENDING:
             self._hold(link, frame)
         else:
-            self.replies.refuse(frame, AuthError(ErrorCode.NOT_AUTHENTICATED, "document is not authenticated on this connection"))
+            self._refused(link, frame)
 
     def _hold(self, link: Link, frame: Frame) -> None:
         size = _size(frame)
@@ -200,12 +208,15 @@ class Session:
             principal = self.hub.verifier.verify(token)
             if self.principal is not None and principal.tenant != self.principal.tenant:
                 raise AuthError(ErrorCode.TENANT_MISMATCH, "a connection serves one tenant")
+            if principal.expires_at is not None and principal.expires_at <= time.time():
+                raise AuthError(ErrorCode.TOKEN_EXPIRED, "the token has expired")
             if link.name == SCOPES_DOCUMENT:  # a control document: no record, no room
-                scope, room = role_scope(principal), None
+                access, room = Access(role_scope(principal)), None
             else:
-                scope = scope_for(principal, link.name)
-                room = link.room or await self.hub.acquire(principal.tenant, link.name)
+                access, room = await self.hub.gate.open(principal, link.name)
         except (AuthError, StoreError) as exc:
+            if isinstance(exc, AuthError) and exc.code in (ErrorCode.FORBIDDEN, ErrorCode.READONLY):
+                link.refused_for = principal
             self._deny(link, exc)
             return
         finally:
@@ -225,8 +236,11 @@ class Session:
         elif link.room is None:
             link.room = room
             room.join(self)
-        link.scope = scope
+        assert access.scope is not None, "the gate refuses no access with an AuthError"
+        scope = access.scope
+        link.scope, link.access, link.principal, link.refused_for = scope, access, principal, None
         link.move(LinkState.AUTHENTICATED)
+        self._expire_at(principal.expires_at)
         self.hub.hooks.document_authenticated(self, link.name, principal, scope)
         self.send(encode_frame(Authenticated(link.name, scope.value)))
         if room is not None and len(room.awareness):
@@ -239,10 +253,62 @@ class Session:
             link.room = None
         if link.name == SCOPES_DOCUMENT:
             self.scopes.close()
-        link.scope = None
+        link.scope = link.access = link.principal = None
         link.move(LinkState.DENIED)
         self.replies.deny(link.name, exc)
-        self._release_held(link, lambda frame: self.replies.refuse(frame, AuthError(ErrorCode.NOT_AUTHENTICATED, "authentication was denied")))
+        self._release_held(link, lambda frame: self._refused(link, frame))
+
+    def _refused(self, link: Link, frame: Frame) -> None:
+        """A frame of a document that is not authenticated: an update of a token refused access is kept for review."""
+        principal = link.refused_for
+        if principal is not None and isinstance(frame, Sync) and frame.step is not SyncStep.STEP1:
+            self.hub.reject(principal, link.name, frame.data)
+            self.replies.ack(link.name, False)
+            self.replies.notice(link.name, AuthError(ErrorCode.WRITE_REJECTED, "this token may not write the document; the update is kept for review"))
+            return
+        self.replies.refuse(frame, AuthError(ErrorCode.NOT_AUTHENTICATED, "document is not authenticated on this connection"))
+
+    # -- access kept current -----------------------------------------------------------------------
+
+    def recheck(self, room: Room) -> None:
+        """A field the access rules read changed in ``room``: every link on it gets its access decided again."""
+        for link in list(self.links.values()):
+            if link.room is not room or link.principal is None or link.state is not LinkState.AUTHENTICATED:
+                continue
+            access = self.hub.gate.decide(link.principal, room)
+            if access.scope is None:
+                link.refused_for = link.principal
+                self._deny(link, AuthError(ErrorCode.ACCESS_REVOKED, "this token may no longer open the document"))
+            elif access.scope is not link.scope:
+                link.scope, link.access = access.scope, access
+                self.send(encode_frame(Authenticated(link.name, access.scope.value)))
+            else:
+                link.access = access
+
+    def _expire_at(self, expires_at: float | None) -> None:
+        if expires_at is None or not self.outlet.open:
+            return
+        loop = asyncio.get_running_loop()
+        if self._expiry is None or expires_at < self._expiry_at:
+            if self._expiry is not None:
+                self._expiry.cancel()
+            self._expiry_at = expires_at
+            self._expiry = loop.call_later(max(0.0, expires_at - time.time()), self._expire_links)
+
+    def _expire_links(self) -> None:
+        """End every document whose token has expired; the socket stays for a fresh Auth."""
+        self._expiry = None
+        now = time.time()
+        later = []
+        for link in list(self.links.values()):
+            if link.state is not LinkState.AUTHENTICATED:
+                continue
+            if link.expired(now):
+                self._deny(link, AuthError(ErrorCode.TOKEN_EXPIRED, "the token has expired: authenticate again"))
+            elif link.principal is not None and link.principal.expires_at is not None:
+                later.append(link.principal.expires_at)
+        if later:
+            self._expire_at(min(later))
 
     def _release_held(self, link: Link, handle: Callable[[Frame], None]) -> None:
         held, link.held = link.held, []
@@ -300,8 +366,8 @@ class Session:
                 self.replies.notice(name, ProtocolError(ErrorCode.UNSUPPORTED_MESSAGE, f"{type(frame).__name__} is not sent to the hub"))
 
     def _write(self, link: Link, update: bytes) -> None:
-        assert self.principal is not None, "an authenticated link has a principal"
-        self.hub.writes.write(link, update, self.principal, self, self.replies)  # the write path: sync.write
+        assert link.principal is not None, "an authenticated link has a principal"
+        self.hub.writes.write(link, update, link.principal, self, self.replies)  # the write path: sync.write
 
     def _control_allowed(self, name: str) -> bool:
         wait = self.control_bucket.take()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from pycrdt import Doc, get_state, get_update, merge_updates
 
@@ -21,6 +21,12 @@ if TYPE_CHECKING:
     from sync.documents.watch import RecordWatch
 
 
+class Subscriber(Sender, Protocol):
+    """A connection subscribed to a room: it sends, and checks its access again when the record's fields move."""
+
+    def recheck(self, room: Room) -> None: ...
+
+
 class Room:
     """A document held in memory while it has subscribers (and a while after)."""
 
@@ -28,12 +34,14 @@ class Room:
         self.tenant = tenant
         self.name = name
         self.doc: Doc = Doc()
-        self.subscribers: dict[Sender, None] = {}
+        self.subscribers: dict[Subscriber, None] = {}
         self.awareness = AwarenessRegistry()
         self.log_length = 0
         self.pending_writes = 0
         self.compacting = False
         self.idle_since = time.monotonic()
+        #: The values of the fields the access rules read, as last seen (``sync.gate``).
+        self.access_key: tuple[object, ...] | None = None
         #: Set by the hub for record documents: what each client update changes (``sync.documents.watch``).
         self.watch: RecordWatch | None = None
         #: Merged updates not yet relayed, in order, with the subscriber each came from (``relay``).
@@ -52,7 +60,7 @@ class Room:
 
     # -- subscribers -------------------------------------------------------------------------------
 
-    def join(self, subscriber: Sender) -> None:
+    def join(self, subscriber: Subscriber) -> None:
         self.subscribers[subscriber] = None
 
     def leave(self, subscriber: Sender) -> None:

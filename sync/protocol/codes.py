@@ -48,6 +48,8 @@ class ErrorCode(StrEnum):
     FORBIDDEN = "forbidden"
     NOT_AUTHENTICATED = "not_authenticated"
     READONLY = "readonly"
+    ACCESS_REVOKED = "access_revoked"
+    WRITE_REJECTED = "write_rejected"
     # limits
     RATE_LIMITED = "rate_limited"
     TOO_MANY_DOCUMENTS = "too_many_documents"

@@ -8,6 +8,8 @@ conflict found on another hub node) stores it once.
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
 import logging
 from collections.abc import Iterable
 from datetime import datetime
@@ -20,7 +22,7 @@ from sync.store import ConflictRecord, Store
 
 log = logging.getLogger(__name__)
 
-CONFLICT, VIOLATION = "conflict", "violation"
+CONFLICT, VIOLATION, REJECTED = "conflict", "violation", "rejected"
 
 
 def _stamp(stamp: FieldStamp) -> dict[str, Any]:
@@ -43,6 +45,16 @@ def violation_row(tenant: str, name: str, violation: Violation, now: datetime) -
     return ConflictRecord(
         tenant=tenant, name=name, field=violation.field, key=violation.key, kind=VIOLATION,
         code=str(violation.code), values=[violation.rejected, kept], winner=kept, created_at=now,
+    )
+
+
+def rejected_row(tenant: str, name: str, who: dict[str, Any], update: bytes, now: datetime) -> ConflictRecord:
+    """An update that was never applied (its author had no access): its content, author and time, for review."""
+    digest = hashlib.blake2b(update, digest_size=10).hexdigest()
+    rejected = {"update": base64.b64encode(update).decode(), "bytes": len(update), "at": now.isoformat(), **who}
+    return ConflictRecord(
+        tenant=tenant, name=name, field="", key=f"{REJECTED}|{digest}", kind=REJECTED, code="write_rejected",
+        values=[rejected], winner=None, needs_review=True, created_at=now,
     )
 
 

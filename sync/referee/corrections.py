@@ -13,6 +13,7 @@ from typing import Any
 
 from pycrdt import Array, Doc, Map
 
+from conflict.copies import plain
 from conflict import (
     CLOCKS_ROOT, RECORD_ROOT, Hlc, RecordType, append_entry, correct_field, status_change_entry, write_field,
 )
@@ -63,6 +64,8 @@ class HubWriter:
                     append_entry(doc, append.root, append.entry, clock=self.clock, user=HUB_USER)
                 else:
                     doc.get(append.root, type=Array).append(append.entry)
+            for removal in outcome.removals:
+                _remove_entry(doc.get(removal.root, type=Array), removal.entry)
             if outcome.status_change is not None:
                 self._derive(doc, outcome.status_change)
 
@@ -99,3 +102,11 @@ class HubWriter:
         finally:
             doc.unobserve(subscription)
         return updates[0] if updates else None
+
+
+def _remove_entry(entries: Array, entry: dict[str, Any]) -> None:
+    """Delete the last entry equal to ``entry`` (the one just appended); nothing when it is not there."""
+    for index, value in reversed(list(enumerate(plain(entries) or []))):
+        if value == entry:
+            del entries[index]
+            return

@@ -20,7 +20,8 @@ from sync.documents.room import Room
 from conflict.outcome import Violation
 from conflict.rules import RecordRules
 from sync.store import ConflictRecord, ConflictStore
-from sync.documents.watch import Change, RecordWatch
+from conflict.change import Change
+from sync.documents.watch import RecordWatch
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +46,7 @@ class Referee:
             room.watch = None  # merged and stored, never judged
 
     def judge(
-        self, room: Room, change: Change, author: Author, update: bytes
+        self, room: Room, change: Change, author: Author, update: bytes, writable: frozenset[str] | None = None
     ) -> tuple[bytes | None, tuple[Violation, ...]]:
         """Decide on one merged update; the hub's correction (already applied to the room) and the violations."""
         watch = room.watch
@@ -53,7 +54,7 @@ class Referee:
             return None, ()
         try:
             update_id = hashlib.blake2b(update, digest_size=10).hexdigest()
-            outcome = self.rules.evaluate(watch.record_type, change, author, update_id)
+            outcome = self.rules.evaluate(watch.record_type, change, author, update_id, writable)
             correction = self.writer.apply(room.doc, outcome)
         except Exception:  # a defect in a rule must not cost the client its (already merged) update
             log.exception("the domain rules failed on an update of %s/%s", room.tenant, room.name)

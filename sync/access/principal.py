@@ -1,4 +1,4 @@
-"""Who is calling and what they may do with a document.
+"""Who is calling: the verified principal, the roles, and the document-level gate by record type.
 
 The hub never parses tokens itself: the server hands it a ``TokenVerifier`` (JWT in ``server.auth``).
 Tenancy is structural: every document is addressed by (tenant, name) and the tenant always comes from
@@ -36,7 +36,9 @@ class Principal:
     device: str
     roles: frozenset[str]
     teams: frozenset[str] = frozenset()
-    """Teams the user works in (the optional ``teams`` claim), for team scopes."""
+    """Teams the user works in (the optional ``teams`` claim), for team scopes and access rules."""
+    expires_at: float | None = None
+    """The token's ``exp`` (seconds since the epoch): what it authenticated ends then, also on an open socket."""
 
 
 class TokenVerifier(Protocol):
