@@ -55,8 +55,8 @@ def build_parser() -> argparse.ArgumentParser:
     token = commands.add_parser(
         "token",
         help="print an HS256 token signed with the hub's secret",
-        description="Print a token signed with FIELDSYNC_JWT_SECRET, or in development with the generated "
-        "secret that `fieldsync serve` uses from the same directory.",
+        description="Print a token signed with FIELDSYNC_JWT_SECRET, or in development with the secret the hub "
+        "keeps in FIELDSYNC_SECRET_FILE (./fieldsync.secret where it runs). It never creates a secret.",
     )
     token.add_argument("--sub", required=True, type=_non_empty, help="user id (the 'sub' claim)")
     token.add_argument("--tenant", required=True, type=_non_empty, help="tenant id")
@@ -81,14 +81,12 @@ def _migrate(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _token(args: argparse.Namespace, settings: Settings) -> int:
-    secret, generated = resolve_jwt_secret(settings)
+    secret, _ = resolve_jwt_secret(settings, generate=False)
     if secret is None:
         raise ConfigError(
             "cannot mint a token: no FIELDSYNC_JWT_SECRET is set and this hub verifies RS256 tokens with "
             "FIELDSYNC_JWT_PUBLIC_KEY; tokens must come from the issuer that holds the private key"
         )
-    if generated:
-        print(f"fieldsync: generated a development JWT secret in {settings.secret_file}", file=sys.stderr)
     for role in args.roles:
         if role not in WRITER_ROLES | READONLY_ROLES:
             print(f"fieldsync: warning: role {role!r} grants no access to documents", file=sys.stderr)
