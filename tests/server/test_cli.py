@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+import importlib.metadata
 import os
 import subprocess
 import sys
+import tomllib
 import types
 from pathlib import Path
 
@@ -12,7 +14,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from server.auth import JwtVerifier
 from server.cli import main
-from server.config import Settings, load_settings, resolve_jwt_secret
+from server.config import Settings, load_settings, resolve_jwt_secret, variables
 from sync.access import Principal
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -203,6 +205,48 @@ def test_token_in_an_empty_directory_refuses_with_the_hint(tmp_path: Path) -> No
     assert result.stderr.startswith("fieldsync: no secret to sign with") and result.stderr.count("\n") == 1
     assert "FIELDSYNC_SECRET_FILE" in result.stderr and "(the repository root for bin/hub)" in result.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+def test_version_prints_the_package_version(tmp_path: Path) -> None:
+    result = run_cli("--version", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == f"fieldsync {importlib.metadata.version('fieldsync')}\n"
+    assert importlib.metadata.version("fieldsync") == tomllib.loads((ROOT / "pyproject.toml").read_text())[
+        "project"]["version"]
+
+
+def test_fieldsync_console_script_prints_the_version() -> None:
+    script = Path(sys.executable).with_name("fieldsync")
+    result = subprocess.run([str(script), "--version"], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0 and result.stdout.startswith("fieldsync ")
+
+
+@pytest.mark.parametrize(
+    ("command", "says", "reads"),
+    [
+        ("serve", "Run the hub", variables()),
+        ("migrate", "Create or upgrade the tables", ["FIELDSYNC_DATABASE_URL"]),
+        ("token", "It never creates a secret", ["FIELDSYNC_JWT_SECRET", "FIELDSYNC_SECRET_FILE", "FIELDSYNC_ENV",
+                                                "FIELDSYNC_JWT_PUBLIC_KEY"]),
+    ],
+)
+def test_each_command_help_says_what_it_does_and_what_it_reads(
+    command: str, says: str, reads: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main([command, "--help"], environ={}) == 0
+    out = " ".join(capsys.readouterr().out.split())  # argparse wraps text to the terminal's width
+    assert says in out
+    assert "environment variables it reads:" in out
+    listed = {word for word in out.replace("[", " ").split() if word.startswith("FIELDSYNC_") and word.isupper()}
+    assert set(reads) <= listed
+    for variable in reads:
+        assert f" {variable} " in out
+
+
+def test_the_main_help_lists_the_commands_and_the_version_flag(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--help"], environ={}) == 0
+    out = capsys.readouterr().out
+    assert all(name in out for name in ("serve", "migrate", "token", "--version"))
 
 
 def test_token_with_an_absent_absolute_secret_file_says_to_start_the_hub(
