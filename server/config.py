@@ -59,7 +59,8 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     """SQLAlchemy async URL of the store (``FIELDSYNC_DATABASE_URL``); Postgres is ``postgresql+asyncpg://...``."""
 
     redis_url: str | None = None
-    """Redis for the bus and cache (``FIELDSYNC_REDIS_URL``); ``None`` keeps everything in process."""
+    """Redis for the bus and cache (``FIELDSYNC_REDIS_URL``); ``None`` keeps everything in process. Parsed, but
+    ``fieldsync serve`` refuses it until the Redis bus exists (``server.startup.check_serve_settings``)."""
 
     jwt_secret: str | None = None
     """HS256 secret that signs and verifies tokens (``FIELDSYNC_JWT_SECRET``)."""
