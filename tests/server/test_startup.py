@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import errno
 import socket
 from pathlib import Path
 
 import pytest
 
 from server.config import Settings
-from server.startup import bind_listener, check_database_url, check_serve_settings, probe_database
+from server.startup import _bind_problem, bind_listener, check_database_url, check_serve_settings, probe_database
 from sync.errors import ConfigError
 from tests.support.databases import PostgresServer
 from tests.support.hub import free_port
@@ -141,3 +142,16 @@ async def test_an_unknown_user_is_told_to_check_the_url(postgres_server: Postgre
 @pytest.mark.postgres
 async def test_a_reachable_database_passes(postgres_url: str) -> None:
     await probe_database(postgres_url)
+
+
+@pytest.mark.parametrize(
+    ("error", "says"),
+    [
+        (OSError(errno.EACCES, "Permission denied"), "ports below 1024 need privileges); set FIELDSYNC_PORT"),
+        (OSError(errno.EINVAL, "Invalid argument"), "Invalid argument; check FIELDSYNC_HOST and FIELDSYNC_PORT"),
+    ],
+)
+def test_other_bind_failures_name_the_variables(error: OSError, says: str) -> None:
+    # Tests run as root, which may bind any port: these failures are shown with the errors the kernel gives.
+    assert _bind_problem("127.0.0.1", 80, error).startswith("cannot listen on 127.0.0.1:80: ")
+    assert says in _bind_problem("127.0.0.1", 80, error)
