@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import argparse
 import sys
+import textwrap
 from collections.abc import Callable, Mapping
+from importlib.metadata import PackageNotFoundError, version
 
 from server.auth import mint_token
-from server.config import Settings, load_settings, resolve_jwt_secret
+from server.config import Settings, hub_tunables, load_settings, resolve_jwt_secret
 from sync import READONLY_ROLES, WRITER_ROLES, ConfigError
 
 EXIT_CONFIG = 2
@@ -37,25 +39,64 @@ def main(argv: list[str] | None = None, *, environ: Mapping[str, str] | None = N
         return EXIT_CONFIG
 
 
+#: What each server variable means, for ``--help``; the engine's tunables are listed with their defaults.
+VARIABLE_HELP = {
+    "FIELDSYNC_HOST": "interface to listen on (default 127.0.0.1)",
+    "FIELDSYNC_PORT": "port; the WebSocket endpoint is /sync (default 8765)",
+    "FIELDSYNC_DATABASE_URL": "sqlite+aiosqlite:///./fieldsync.db (default) or postgresql+asyncpg://user@host/db",
+    "FIELDSYNC_REDIS_URL": "refused while the hub has no Redis bus; leave it unset",
+    "FIELDSYNC_JWT_SECRET": "HS256 secret that signs and verifies tokens",
+    "FIELDSYNC_JWT_PUBLIC_KEY": "RS256 public key, PEM text or a file path",
+    "FIELDSYNC_ENV": "development (default) or production, which needs a secret or a public key",
+    "FIELDSYNC_LOG_LEVEL": "critical, error, warning, info (default), debug or trace",
+    "FIELDSYNC_SECRET_FILE": "the development secret, created by the hub (default ./fieldsync.secret)",
+    "FIELDSYNC_SCOPES_FILE": "the scopes devices may follow (default: the packaged sync/scopes/scopes.toml)",
+}
+SERVE_READS = tuple(VARIABLE_HELP)
+MIGRATE_READS = ("FIELDSYNC_DATABASE_URL",)
+TOKEN_READS = ("FIELDSYNC_JWT_SECRET", "FIELDSYNC_SECRET_FILE", "FIELDSYNC_ENV", "FIELDSYNC_JWT_PUBLIC_KEY")
+HELP_WIDTH = 100
+EVERY_COMMAND = ("Every command refuses an unknown FIELDSYNC_* variable and a bad value with one line on "
+                 "stderr and exit status 2.")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with one subcommand per command."""
     parser = argparse.ArgumentParser(
         prog="fieldsync",
-        description="Offline-first sync hub. Configured by FIELDSYNC_* environment variables (see the README).",
+        description="Offline-first sync hub. Configured by FIELDSYNC_* environment variables (see the README "
+        "and `fieldsync COMMAND --help`).",
+        epilog=EVERY_COMMAND,
     )
+    parser.add_argument("--version", action="version", version=f"fieldsync {package_version()}")
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
 
-    serve = commands.add_parser("serve", help="run the hub (HTTP and the /sync WebSocket)")
+    serve = _command(
+        commands, "serve", "run the hub (HTTP and the /sync WebSocket)",
+        "Run the hub until SIGTERM or SIGINT. It checks the configuration, binds FIELDSYNC_HOST:FIELDSYNC_PORT, "
+        "checks that the database answers and migrates it, and only then serves. In development without "
+        "FIELDSYNC_JWT_SECRET it creates a secret in FIELDSYNC_SECRET_FILE and prints a command that mints a "
+        "token for it.",
+        SERVE_READS, tunables=True,
+    )
     serve.set_defaults(handler=_serve)
 
-    migrate = commands.add_parser("migrate", help="create or upgrade the database tables")
+    migrate = _command(
+        commands, "migrate", "create or upgrade the database tables",
+        "Create or upgrade the tables of the database at FIELDSYNC_DATABASE_URL to the newest schema "
+        "(`fieldsync serve` does this too at start). A missing PostgreSQL database is not created: the error "
+        "names the createdb command.",
+        MIGRATE_READS,
+    )
     migrate.set_defaults(handler=_migrate)
 
-    token = commands.add_parser(
-        "token",
-        help="print an HS256 token signed with the hub's secret",
-        description="Print a token signed with FIELDSYNC_JWT_SECRET, or in development with the generated "
-        "secret that `fieldsync serve` uses from the same directory.",
+    token = _command(
+        commands, "token", "print an HS256 token signed with the hub's secret",
+        "Print a token for the hub to accept, signed with FIELDSYNC_JWT_SECRET, or in development with the "
+        "secret the hub keeps in FIELDSYNC_SECRET_FILE (./fieldsync.secret of the directory the hub runs in: "
+        "run this where the hub runs). It never creates a secret: without one it refuses and says where the "
+        "hub keeps it.",
+        TOKEN_READS,
     )
     token.add_argument("--sub", required=True, type=_non_empty, help="user id (the 'sub' claim)")
     token.add_argument("--tenant", required=True, type=_non_empty, help="tenant id")
@@ -65,6 +106,30 @@ def build_parser() -> argparse.ArgumentParser:
     token.add_argument("--ttl", type=_positive_int, default=3600, metavar="SECONDS", help="lifetime (default 3600)")
     token.set_defaults(handler=_token)
     return parser
+
+
+def _command(commands: argparse._SubParsersAction[argparse.ArgumentParser], name: str, summary: str,
+             description: str, reads: tuple[str, ...], *, tunables: bool = False) -> argparse.ArgumentParser:
+    """A subcommand whose ``--help`` says what it does and lists the variables it reads."""
+    width = max(len(variable) for variable in reads)
+    lines = ["environment variables it reads:"]
+    lines += [f"  {variable:<{width}}  {VARIABLE_HELP[variable]}" for variable in reads]
+    if tunables:
+        lines.append("engine limits and timings (default in brackets; see the README, Configuration):")
+        lines += [f"  {variable} [{default}]" for variable, default in hub_tunables()]
+    lines += ["", textwrap.fill(EVERY_COMMAND, HELP_WIDTH)]
+    return commands.add_parser(
+        name, help=summary, description=textwrap.fill(description, HELP_WIDTH), epilog="\n".join(lines),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+
+
+def package_version() -> str:
+    """The installed package's version (``pip install -e .`` installs it for a checkout)."""
+    try:
+        return version("fieldsync")
+    except PackageNotFoundError:
+        return "(not installed: run bin/setup)"
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
@@ -80,14 +145,12 @@ def _migrate(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _token(args: argparse.Namespace, settings: Settings) -> int:
-    secret, generated = resolve_jwt_secret(settings)
+    secret, _ = resolve_jwt_secret(settings, generate=False)
     if secret is None:
         raise ConfigError(
             "cannot mint a token: no FIELDSYNC_JWT_SECRET is set and this hub verifies RS256 tokens with "
             "FIELDSYNC_JWT_PUBLIC_KEY; tokens must come from the issuer that holds the private key"
         )
-    if generated:
-        print(f"fieldsync: generated a development JWT secret in {settings.secret_file}", file=sys.stderr)
     for role in args.roles:
         if role not in WRITER_ROLES | READONLY_ROLES:
             print(f"fieldsync: warning: role {role!r} grants no access to documents", file=sys.stderr)

@@ -57,7 +57,8 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     """SQLAlchemy async URL of the store (``FIELDSYNC_DATABASE_URL``); Postgres is ``postgresql+asyncpg://...``."""
 
     redis_url: str | None = None
-    """Redis for the bus and cache (``FIELDSYNC_REDIS_URL``); ``None`` keeps everything in process."""
+    """Redis for the bus and cache (``FIELDSYNC_REDIS_URL``); ``None`` keeps everything in process. Parsed, but
+    ``fieldsync serve`` refuses it until the Redis bus exists (``server.startup.check_serve_settings``)."""
 
     jwt_secret: str | None = None
     """HS256 secret that signs and verifies tokens (``FIELDSYNC_JWT_SECRET``)."""
@@ -104,6 +105,16 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
             )
 
 
+def variables() -> list[str]:
+    """Every ``FIELDSYNC_*`` variable the hub reads: the server's, then the engine's tunables."""
+    return [*_SERVER_VARIABLES.values(), *(variable for variable, _ in hub_tunables())]
+
+
+def hub_tunables() -> list[tuple[str, Any]]:
+    """Each engine variable (``HubConfig`` field) with its default."""
+    return [(hub_variable(f.name), f.default) for f in msgspec.structs.fields(HubConfig)]
+
+
 def hub_variable(field: str) -> str:
     """The environment variable that sets ``HubConfig.<field>``."""
     return PREFIX + field.upper()
@@ -113,7 +124,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     """Parse ``environ`` (default ``os.environ``) into ``Settings``; raises ``ConfigError`` naming the variable."""
     env = os.environ if environ is None else environ
     hub_fields = {hub_variable(f.name): f for f in msgspec.structs.fields(HubConfig)}
-    known = set(_SERVER_VARIABLES.values()) | hub_fields.keys()
+    known = set(variables())
     unknown = sorted(k for k in env if k.startswith(PREFIX) and k not in known and not k.startswith(TEST_PREFIX))
     if unknown:
         raise ConfigError(f"unknown variable(s) {', '.join(unknown)}; see the README for the FIELDSYNC_* names")
@@ -159,13 +170,14 @@ def _parse(variable: str, raw: str, type_: Any) -> Any:
     return value
 
 
-def resolve_jwt_secret(settings: Settings) -> tuple[str | None, bool]:
+def resolve_jwt_secret(settings: Settings, *, generate: bool = True) -> tuple[str | None, bool]:
     """The HS256 secret to use and whether it was generated just now.
 
     A configured ``jwt_secret`` wins. Production never reads or writes the secret file and refuses to go on
     with neither a secret nor a public key. Development with neither a secret nor a public key reads
-    ``secret_file``, creating it with a fresh secret (mode 0600) the first time, so ``fieldsync token`` and
-    ``fieldsync serve`` run in the same directory agree. ``None`` means only RS256 tokens are accepted.
+    ``secret_file``; the hub (``generate``) creates it with a fresh secret (mode 0600) the first time, while
+    ``fieldsync token`` only reads it, so a token is never signed with a secret no hub uses. ``None`` means
+    only RS256 tokens are accepted.
     """
     if settings.jwt_secret is not None:
         return settings.jwt_secret, False
@@ -175,7 +187,22 @@ def resolve_jwt_secret(settings: Settings) -> tuple[str | None, bool]:
         return None, False
     if settings.jwt_public_key is not None:
         return None, False
-    return _read_or_create_secret(Path(settings.secret_file))
+    if generate:
+        return _read_or_create_secret(Path(settings.secret_file))
+    path = Path(settings.secret_file)
+    try:
+        return _read_secret(path), False
+    except FileNotFoundError:
+        missing = (f"no secret to sign with: FIELDSYNC_JWT_SECRET is not set and {path.resolve()} "
+                   f"(FIELDSYNC_SECRET_FILE) does not exist")
+        if path.is_absolute():
+            raise ConfigError(f"{missing}; the hub creates it when it first starts with this FIELDSYNC_SECRET_FILE: "
+                              f"start the hub first, or set FIELDSYNC_JWT_SECRET to the hub's secret") from None
+        raise ConfigError(
+            f"{missing}; the hub creates its development secret in {settings.secret_file} of the directory it runs "
+            f"in (the repository root for bin/hub) when it first starts: run this command there, or set "
+            f"FIELDSYNC_SECRET_FILE to that file"
+        ) from None
 
 
 def _read_or_create_secret(path: Path) -> tuple[str, bool]:
@@ -232,15 +259,16 @@ def describe(settings: Settings) -> dict[str, Any]:
     """A view of ``settings`` safe to log: secrets and URL passwords are redacted."""
     view: dict[str, Any] = msgspec.structs.asdict(settings)
     view["hub"] = msgspec.structs.asdict(settings.hub)
-    view["database_url"] = _redact_url(settings.database_url)
-    view["redis_url"] = None if settings.redis_url is None else _redact_url(settings.redis_url)
+    view["database_url"] = redact_url(settings.database_url)
+    view["redis_url"] = None if settings.redis_url is None else redact_url(settings.redis_url)
     view["jwt_secret"] = None if settings.jwt_secret is None else "<redacted>"
     if settings.jwt_public_key is not None and settings.jwt_public_key.startswith("-----BEGIN"):
         view["jwt_public_key"] = "<PEM>"
     return view
 
 
-def _redact_url(url: str) -> str:
+def redact_url(url: str) -> str:
+    """``url`` with its password, if any, replaced by ``<redacted>``."""
     try:
         parts = urlsplit(url)
         if parts.password is None:

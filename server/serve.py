@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import shlex
 import signal
 import socket
 import sys
+from pathlib import Path
 from types import FrameType
 
 import uvicorn
@@ -14,6 +16,7 @@ import uvicorn
 from server.app import create_app
 from server.auth import JwtVerifier
 from server.config import Settings, describe, resolve_jwt_secret, resolve_public_key
+from server.startup import bind_listener, check_database_url, check_serve_settings, probe_database
 from server.ws import SyncEndpoint
 from sync import Hub, StoreError, upgrade
 
@@ -34,14 +37,31 @@ class HubServer(uvicorn.Server):
 
 
 def build_verifier(settings: Settings) -> JwtVerifier:
+    """The token verifier; in development it may create the secret file, and says where it is."""
     secret, generated = resolve_jwt_secret(settings)
-    if generated:
-        print(f"fieldsync: generated a development JWT secret in {settings.secret_file}", file=sys.stderr)
+    if settings.environment == "development" and settings.jwt_secret is None and secret is not None:
+        print(development_hint(Path(settings.secret_file).resolve(), generated), file=sys.stderr)
     return JwtVerifier(secret=secret, public_key=resolve_public_key(settings))
 
 
+def development_hint(secret_file: Path, generated: bool) -> str:
+    """Where the development secret is, and a command that mints a token for it from any directory."""
+    script = Path(sys.executable).with_name("fieldsync")
+    command = shlex.quote(str(script)) if script.exists() else f"{shlex.quote(sys.executable)} -m server"
+    state = "generated a development JWT secret in" if generated else "development JWT secret in"
+    return (f"fieldsync: {state} {secret_file}; mint a token for this hub with:\n"
+            f"  FIELDSYNC_SECRET_FILE={shlex.quote(str(secret_file))} {command} token "
+            f"--sub tech-17 --tenant acme --device tablet-3 --roles technician")
+
+
 def run_migrate(settings: Settings) -> int:
-    """Bring the database schema to the newest version."""
+    """Bring the database schema to the newest version, after checking the URL and that the database answers."""
+    check_database_url(settings.database_url)
+    asyncio.run(probe_database(settings.database_url))
+    return _migrate(settings)
+
+
+def _migrate(settings: Settings) -> int:
     try:
         asyncio.run(upgrade(settings.database_url))
     except StoreError as exc:
@@ -52,29 +72,40 @@ def run_migrate(settings: Settings) -> int:
 
 
 def run_serve(settings: Settings) -> int:
-    """Check the configuration, migrate, then serve until SIGTERM/SIGINT."""
+    """Check the configuration, bind the port, migrate, then serve until SIGTERM/SIGINT.
+
+    Every check that can fail comes before the first lasting effect: a refused start leaves no database
+    file, no migration and (when the port is taken) no secret file behind.
+    """
     logging.basicConfig(level=settings.log_level.upper() if settings.log_level != "trace" else "DEBUG",
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    verifier = build_verifier(settings)
-    app = create_app(settings, verifier=verifier)  # an invalid scopes file stops here, before any migration
-    if run_migrate(settings) != 0:
-        return 1
-    config = uvicorn.Config(
-        SyncEndpoint(app),  # /sync sockets go to the hub directly, the rest to the Litestar app (server/ws.py)
-        host=settings.host,
-        port=settings.port,
-        log_level=settings.log_level,
-        ws="websockets-sansio",
-        ws_max_size=settings.hub.max_frame_bytes * 4,
-        ws_per_message_deflate=False,
-        lifespan="on",
-        timeout_graceful_shutdown=10,
-    )
-    log.info("fieldsync hub on ws://%s:%d/sync (%s)", settings.host, settings.port, describe(settings)["database_url"])
-    # uvicorn shuts down gracefully on SIGTERM, then re-raises the signal into the handler that was there
-    # before it; this one turns that into a clean exit, so a normal stop is not reported as a crash
-    signal.signal(signal.SIGTERM, _stopped)
-    HubServer(config, app.state.hub).run()
+    check_serve_settings(settings)
+    listener = bind_listener(settings.host, settings.port)
+    try:
+        verifier = build_verifier(settings)
+        app = create_app(settings, verifier=verifier)  # an invalid scopes file stops here, before any migration
+        asyncio.run(probe_database(settings.database_url))
+        if _migrate(settings) != 0:
+            return 1
+        config = uvicorn.Config(
+            SyncEndpoint(app),  # /sync sockets go to the hub directly, the rest to the Litestar app (server/ws.py)
+            host=settings.host,
+            port=settings.port,
+            log_level=settings.log_level,
+            ws="websockets-sansio",
+            ws_max_size=settings.hub.max_frame_bytes * 4,
+            ws_per_message_deflate=False,
+            lifespan="on",
+            timeout_graceful_shutdown=10,
+        )
+        log.info("fieldsync hub on ws://%s:%d/sync (%s)", settings.host, settings.port,
+                 describe(settings)["database_url"])
+        # uvicorn shuts down gracefully on SIGTERM, then re-raises the signal into the handler that was there
+        # before it; this one turns that into a clean exit, so a normal stop is not reported as a crash
+        signal.signal(signal.SIGTERM, _stopped)
+        HubServer(config, app.state.hub).run(sockets=[listener])
+    finally:
+        listener.close()
     return 0
 
 

@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+import importlib.metadata
 import os
 import subprocess
 import sys
+import tomllib
 import types
 from pathlib import Path
 
@@ -12,7 +14,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from server.auth import JwtVerifier
 from server.cli import main
-from server.config import Settings, load_settings, resolve_jwt_secret
+from server.config import Settings, load_settings, resolve_jwt_secret, variables
 from sync.access import Principal
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -20,24 +22,43 @@ TOKEN_ARGS = ["token", "--sub", "u-1", "--tenant", "acme", "--device", "tablet-7
 EXPECTED = Principal(user="u-1", tenant="acme", device="tablet-7", roles=frozenset({"technician", "viewer"}))
 
 
-def test_token_uses_the_same_dev_secret_as_serve(
+def test_token_signs_with_the_secret_the_hub_created(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.chdir(tmp_path)
+    # What `fieldsync serve` does at its first start in this directory with an empty environment.
+    secret, generated = resolve_jwt_secret(load_settings({}))
+    assert generated is True
     assert main(TOKEN_ARGS, environ={}) == 0
     out, err = capsys.readouterr()
-    token = out.strip()
-    assert "generated a development JWT secret" in err
-    # What `fieldsync serve` would resolve from the same directory and the same (empty) environment.
-    secret, generated = resolve_jwt_secret(load_settings({}))
-    assert generated is False
-    assert secret not in out + err
-    assert JwtVerifier(secret=secret).verify(token) == EXPECTED
-
-    assert main([*TOKEN_ARGS, "--ttl", "60"], environ={}) == 0
-    out, err = capsys.readouterr()
     assert err == ""
+    assert secret not in out
     assert JwtVerifier(secret=secret).verify(out.strip()) == EXPECTED
+
+
+def test_token_never_generates_a_secret(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                        capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert main(TOKEN_ARGS, environ={}) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.startswith("fieldsync: no secret to sign with: FIELDSYNC_JWT_SECRET is not set and "
+                          f"{tmp_path / 'fieldsync.secret'} (FIELDSYNC_SECRET_FILE) does not exist")
+    assert "the hub creates its development secret in ./fieldsync.secret of the directory it runs in" in err
+    assert "set FIELDSYNC_SECRET_FILE to that file" in err and err.count("\n") == 1
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_token_reads_the_secret_file_it_is_pointed_to(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    hub_dir, elsewhere = tmp_path / "hub", tmp_path / "elsewhere"
+    hub_dir.mkdir()
+    elsewhere.mkdir()
+    (hub_dir / "fieldsync.secret").write_text("the-hubs-own-development-secret-0123456789\n")
+    monkeypatch.chdir(elsewhere)
+    assert main(TOKEN_ARGS, environ={"FIELDSYNC_SECRET_FILE": str(hub_dir / "fieldsync.secret")}) == 0
+    assert JwtVerifier(secret="the-hubs-own-development-secret-0123456789").verify(capsys.readouterr().out.strip()) == EXPECTED
+    assert list(elsewhere.iterdir()) == []
 
 
 def test_token_with_configured_secret(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
@@ -91,7 +112,7 @@ def test_unknown_role_is_warned_about(tmp_path: Path, monkeypatch: pytest.Monkey
                                       capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.chdir(tmp_path)
     args = ["token", "--sub", "u", "--tenant", "t", "--device", "d", "--roles", "technicain"]
-    assert main(args, environ={}) == 0
+    assert main(args, environ={"FIELDSYNC_JWT_SECRET": "s" * 40}) == 0
     assert "role 'technicain' grants no access" in capsys.readouterr().err
 
 
@@ -136,6 +157,7 @@ def test_python_dash_m_server_prints_a_verifiable_token(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("FIELDSYNC_")}
     env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
     env["FIELDSYNC_SECRET_FILE"] = str(tmp_path / "dev.secret")
+    (tmp_path / "dev.secret").write_text("a-development-secret-0123456789abcdef\n")
     result = subprocess.run(
         [sys.executable, "-m", "server", *TOKEN_ARGS], cwd=tmp_path, env=env, capture_output=True, text=True,
         timeout=60,
@@ -168,3 +190,71 @@ def test_rsa_public_key_only_in_development_cannot_mint(
     assert main(TOKEN_ARGS, environ={"FIELDSYNC_JWT_PUBLIC_KEY": pem}) == 2
     assert "cannot mint" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
+
+
+def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FIELDSYNC_")}
+    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    return subprocess.run([sys.executable, "-m", "server", *args], cwd=cwd, env=env, capture_output=True,
+                          text=True, timeout=60)
+
+
+def test_token_in_an_empty_directory_refuses_with_the_hint(tmp_path: Path) -> None:
+    result = run_cli(*TOKEN_ARGS, cwd=tmp_path)
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.startswith("fieldsync: no secret to sign with") and result.stderr.count("\n") == 1
+    assert "FIELDSYNC_SECRET_FILE" in result.stderr and "(the repository root for bin/hub)" in result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_version_prints_the_package_version(tmp_path: Path) -> None:
+    result = run_cli("--version", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == f"fieldsync {importlib.metadata.version('fieldsync')}\n"
+    assert importlib.metadata.version("fieldsync") == tomllib.loads((ROOT / "pyproject.toml").read_text())[
+        "project"]["version"]
+
+
+def test_fieldsync_console_script_prints_the_version() -> None:
+    script = Path(sys.executable).with_name("fieldsync")
+    result = subprocess.run([str(script), "--version"], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0 and result.stdout.startswith("fieldsync ")
+
+
+@pytest.mark.parametrize(
+    ("command", "says", "reads"),
+    [
+        ("serve", "Run the hub", variables()),
+        ("migrate", "Create or upgrade the tables", ["FIELDSYNC_DATABASE_URL"]),
+        ("token", "It never creates a secret", ["FIELDSYNC_JWT_SECRET", "FIELDSYNC_SECRET_FILE", "FIELDSYNC_ENV",
+                                                "FIELDSYNC_JWT_PUBLIC_KEY"]),
+    ],
+)
+def test_each_command_help_says_what_it_does_and_what_it_reads(
+    command: str, says: str, reads: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main([command, "--help"], environ={}) == 0
+    out = " ".join(capsys.readouterr().out.split())  # argparse wraps text to the terminal's width
+    assert says in out
+    assert "environment variables it reads:" in out
+    listed = {word for word in out.replace("[", " ").split() if word.startswith("FIELDSYNC_") and word.isupper()}
+    assert set(reads) <= listed
+    for variable in reads:
+        assert f" {variable} " in out
+
+
+def test_the_main_help_lists_the_commands_and_the_version_flag(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--help"], environ={}) == 0
+    out = capsys.readouterr().out
+    assert all(name in out for name in ("serve", "migrate", "token", "--version"))
+
+
+def test_token_with_an_absent_absolute_secret_file_says_to_start_the_hub(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "hub.secret"
+    assert main(TOKEN_ARGS, environ={"FIELDSYNC_SECRET_FILE": str(path)}) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"fieldsync: no secret to sign with: FIELDSYNC_JWT_SECRET is not set and {path} ")
+    assert "start the hub first, or set FIELDSYNC_JWT_SECRET" in err and err.count("\n") == 1
+    assert not path.exists()

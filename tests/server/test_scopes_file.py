@@ -15,7 +15,7 @@ from sync.protocol import Stateless
 from sync.protocol.control import SCOPES_DOCUMENT, ScopeMembers, Subscribe, decode_control, encode_control
 from sync.scopes import DEFAULT_SCOPES_FILE
 from tests.support.client import HubClient
-from tests.support.hub import HubProcess
+from tests.support.hub import HubProcess, free_port
 from tests.support.inproc import SECRET
 
 OWN_SCOPES = """
@@ -57,7 +57,7 @@ def test_serve_with_an_invalid_file_exits_2_with_one_line(tmp_path: Path, monkey
     monkeypatch.chdir(tmp_path)
     (tmp_path / "scopes.toml").write_text("[scopes.x\n", encoding="utf-8")
     environ = {"FIELDSYNC_SCOPES_FILE": str(tmp_path / "scopes.toml"), "FIELDSYNC_JWT_SECRET": SECRET,
-               "FIELDSYNC_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/hub.db"}
+               "FIELDSYNC_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/hub.db", "FIELDSYNC_PORT": str(free_port())}
     assert main(["serve"], environ=environ) == 2
     err = capsys.readouterr().err
     assert "fieldsync: FIELDSYNC_SCOPES_FILE: scopes file" in err and "Traceback" not in err

@@ -57,8 +57,8 @@ class HubProcess:
             FIELDSYNC_DATABASE_URL=self.database_url,
             FIELDSYNC_JWT_SECRET=TEST_SECRET,
             FIELDSYNC_LOG_LEVEL="warning",
-            **self.extra_env,
         )
+        env.update(self.extra_env)  # may override the defaults above ("" unsets an optional variable)
         with open(self.log, "ab") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "server", "serve"], cwd=self.workdir, env=env, stdout=log, stderr=subprocess.STDOUT
