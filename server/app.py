@@ -9,7 +9,7 @@ from litestar import Litestar
 
 from server.config import Settings
 from server.health import healthz, readyz
-from sync import ConfigError, Hub, SqlStore, Store, TokenVerifier, load_definitions
+from sync import ConfigError, Hub, SqlStore, Store, TokenVerifier, load_definitions, load_rules
 
 
 def create_app(settings: Settings, *, verifier: TokenVerifier, store: Store | None = None) -> Litestar:
@@ -17,14 +17,19 @@ def create_app(settings: Settings, *, verifier: TokenVerifier, store: Store | No
 
     Sync sockets (``/sync``) are served by ``server.ws.SyncEndpoint`` wrapped around this app.
 
-    Raises ``ConfigError`` when the scopes file (``FIELDSYNC_SCOPES_FILE``) is missing or invalid.
+    Raises ``ConfigError`` when the scopes file (``FIELDSYNC_SCOPES_FILE``) or the access rules
+    (``FIELDSYNC_ACCESS_FILE``) are missing or invalid.
     """
     try:
         scopes = load_definitions(settings.scopes_file)
     except ConfigError as exc:
         raise ConfigError(f"FIELDSYNC_SCOPES_FILE: {exc}") from None
+    try:
+        access = load_rules(settings.access_file)
+    except ConfigError as exc:
+        raise ConfigError(f"FIELDSYNC_ACCESS_FILE: {exc}") from None
     store = store or SqlStore(settings.database_url)
-    hub = Hub(store, verifier, config=settings.hub, scopes=scopes)
+    hub = Hub(store, verifier, config=settings.hub, scopes=scopes, access=access)
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import msgspec
 
-from sync import DEFAULT_SCOPES_FILE, ConfigError, HubConfig
+from sync import DEFAULT_ACCESS_FILE, DEFAULT_SCOPES_FILE, ConfigError, HubConfig
 
 PREFIX = "FIELDSYNC_"
 #: Variables with this prefix are reserved for test harnesses and ignored by ``load_settings``.
@@ -39,6 +39,7 @@ _SERVER_VARIABLES = {
     "log_level": "FIELDSYNC_LOG_LEVEL",
     "secret_file": "FIELDSYNC_SECRET_FILE",
     "scopes_file": "FIELDSYNC_SCOPES_FILE",
+    "access_file": "FIELDSYNC_ACCESS_FILE",
 }
 #: Optional settings where an empty variable means "unset" (common in compose files).
 _OPTIONAL = frozenset({"redis_url", "jwt_secret", "jwt_public_key"})
@@ -79,6 +80,10 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     """The scope definitions devices may subscribe to (``FIELDSYNC_SCOPES_FILE``; format in the packaged
     ``sync/scopes/scopes.toml``, the default). The hub refuses to start when it is missing or invalid."""
 
+    access_file: str = str(DEFAULT_ACCESS_FILE)
+    """The access rules: who reaches which record (``FIELDSYNC_ACCESS_FILE``; format in the packaged
+    ``sync/access/rules.toml``, the default). The hub refuses to start when it is missing or invalid."""
+
     hub: HubConfig = HubConfig()
     """Engine limits and timings, each from ``FIELDSYNC_<FIELD>`` (``FIELDSYNC_MAX_FRAME_BYTES``, ...)."""
 
@@ -97,6 +102,8 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
             raise ConfigError("FIELDSYNC_SECRET_FILE must not be empty")
         if not self.scopes_file:
             raise ConfigError("FIELDSYNC_SCOPES_FILE must not be empty")
+        if not self.access_file:
+            raise ConfigError("FIELDSYNC_ACCESS_FILE must not be empty")
         # A missing key is refused by ``resolve_jwt_secret``, not here: ``fieldsync migrate`` needs no key.
         short = self.jwt_secret is not None and len(self.jwt_secret.encode()) < MIN_PRODUCTION_SECRET_BYTES
         if self.environment == "production" and short:

@@ -10,7 +10,9 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from sync.access import READONLY_ROLES, WRITER_ROLES, Principal, Scope, TokenVerifier
+    from sync.access import (
+        DEFAULT_ACCESS_FILE, READONLY_ROLES, WRITER_ROLES, AccessRules, Principal, Scope, TokenVerifier, load_rules,
+    )
     from sync.bus import Bus, BusMessage, InProcessBus
     from sync.config import HubConfig
     from sync.connection import Session, Transport
@@ -23,7 +25,8 @@ if TYPE_CHECKING:
 
 _FACE = {
     "READONLY_ROLES": "sync.access", "WRITER_ROLES": "sync.access", "Principal": "sync.access", "Scope": "sync.access",
-    "TokenVerifier": "sync.access",
+    "TokenVerifier": "sync.access", "DEFAULT_ACCESS_FILE": "sync.access", "AccessRules": "sync.access",
+    "load_rules": "sync.access",
     "Bus": "sync.bus", "BusMessage": "sync.bus", "InProcessBus": "sync.bus",
     "HubConfig": "sync.config",
     "Session": "sync.connection", "Transport": "sync.connection",

@@ -62,7 +62,8 @@ class Hub:
         self.hooks = Hooks()
         self.referee = Referee(self.node_id, store, on_recorded=self.hooks.conflict_recorded)
         self.registry = Rooms(store, self.hooks, prepare=self._prepare)
-        self.gate = AccessGate(access or load_rules(), self.registry.acquire)
+        rules = access or load_rules()
+        self.gate = AccessGate(rules, self.registry.acquire)
         self.committer = Committer(
             store, on_committed=self._committed, delay_ms=config.group_commit_delay_ms,
             max_batch=config.group_commit_max_batch,
@@ -71,7 +72,7 @@ class Hub:
             self.committer, self.referee, self.hooks, self.gate, reject=self.reject, on_merged=self.access_moved,
         )
         self.review = Review(store, self.referee, acquire=self.registry.acquire, persist=self.writes.persist)
-        self.scopes = ScopeService(store, scopes or load_definitions(), poll_ms=config.scope_poll_ms)
+        self.scopes = ScopeService(store, scopes or load_definitions(), poll_ms=config.scope_poll_ms, rules=rules)
         self.projector = Projector(
             store, self.registry, interval=config.projection_interval_ms / 1000, on_saved=self.scopes.changed,
             also_flush=self.referee.conflicts.flush,

@@ -15,13 +15,13 @@ import asyncio
 import logging
 from collections.abc import Callable, Iterable
 
-from sync.access import Principal
+from sync.access import AccessRules, Principal, load_rules
 from sync.errors import StoreError
 from sync.protocol import Stateless, encode_frame
 from sync.protocol.control import SCOPES_DOCUMENT, ScopeMembers, encode_control
 from sync.scopes.definitions import ResolvedScope, ScopeRegistry
 from sync.protocol import Sender
-from sync.scopes.subscription import Subscription, readable, resume_limit
+from sync.scopes.subscription import ReadableScope, Subscription, resume_limit
 from sync.store import Store
 
 __all__ = ["ScopeService", "scopes_frame"]
@@ -56,9 +56,10 @@ class _Feed:
 class ScopeService:
     """Subscriptions of every connection of this hub node, by tenant."""
 
-    def __init__(self, store: Store, registry: ScopeRegistry, *, poll_ms: float) -> None:
+    def __init__(self, store: Store, registry: ScopeRegistry, *, poll_ms: float, rules: AccessRules | None = None) -> None:
         self.store = store
         self.registry = registry
+        self.rules = rules or load_rules()
         self._poll_seconds = poll_ms / 1000
         self._feeds: dict[str, _Feed] = {}
         self._due: set[str] = set()
@@ -91,9 +92,8 @@ class ScopeService:
         try:
             async with feed.lock:
                 current = await self.store.projection_seq(tenant)
-                names = await self.store.scope_members(tenant, scope)
-                members = [name for name in names if readable(principal, name)]
-                subscription = Subscription(id, sink, principal, scope, members, current)
+                members = await self.store.scope_members(tenant, ReadableScope(scope, self.rules, principal))
+                subscription = Subscription(id, sink, principal, scope, members, current, self.rules)
                 answer = await self._answer(subscription, version, current)
                 if not accept(subscription):
                     return None

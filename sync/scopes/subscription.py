@@ -5,28 +5,47 @@ Pure bookkeeping over projection changes: no I/O, so every membership rule is te
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
-from sync.access import Principal, scope_for
+from sync.access import AccessRules, Principal, scope_for
 from sync.errors import AuthError
 from sync.protocol import Sender
 from sync.protocol.control import ScopeMembers
 from sync.scopes.definitions import ResolvedScope
+from sync.store.matches import Match
 from sync.store import ProjectionChange
 
-__all__ = ["FULL_LIST_MIN_CHANGES", "Subscription", "readable", "resume_limit"]
+__all__ = ["FULL_LIST_MIN_CHANGES", "ReadableScope", "Subscription", "readable", "resume_limit"]
 
 #: A resume never gets the whole list for fewer changed records than this.
 FULL_LIST_MIN_CHANGES = 200
 
 
-def readable(principal: Principal, name: str) -> bool:
-    """Whether ``principal`` may open document ``name``: a scope never offers anything else."""
+def readable(rules: AccessRules, principal: Principal, name: str, type: str, record: Mapping[str, Any]) -> bool:
+    """Whether ``principal`` may open the record ``name`` holding ``record``: a scope never offers anything else."""
     try:
         scope_for(principal, name)
     except AuthError:
         return False
-    return True
+    return rules.decide(principal, type, record).scope is not None
+
+
+class ReadableScope:
+    """A scope's matches, accepting only records its subscriber may read (what the store is asked for)."""
+
+    __slots__ = ("scope", "rules", "principal")
+
+    def __init__(self, scope: ResolvedScope, rules: AccessRules, principal: Principal) -> None:
+        self.scope, self.rules, self.principal = scope, rules, principal
+
+    @property
+    def matches(self) -> tuple[Match, ...]:
+        return self.scope.matches
+
+    def accepts(self, name: str, type: str, status: str | None, assignee: str | None, record: Mapping[str, Any]) -> bool:
+        return self.scope.accepts(name, type, status, assignee, record) and readable(
+            self.rules, self.principal, name, type, record)
 
 
 def resume_limit(member_count: int) -> int:
@@ -37,14 +56,15 @@ def resume_limit(member_count: int) -> int:
 class Subscription:
     """What one connection follows under one ``Subscribe.id``, and the members it was last told about."""
 
-    __slots__ = ("id", "sink", "principal", "scope", "members", "version")
+    __slots__ = ("id", "sink", "principal", "scope", "readable", "members", "version")
 
     def __init__(self, id: str, sink: Sender, principal: Principal, scope: ResolvedScope, members: Iterable[str],
-                 version: int) -> None:
+                 version: int, rules: AccessRules) -> None:
         self.id = id
         self.sink = sink
         self.principal = principal
         self.scope = scope
+        self.readable = ReadableScope(scope, rules, principal)
         self.members = set(members)
         self.version = version
         """Every projection change numbered up to this is reflected in ``members``."""
@@ -55,9 +75,7 @@ class Subscription:
 
     def follows(self, change: ProjectionChange) -> bool:
         """Whether the record, as ``change`` shows it, is a member for this subscriber."""
-        return self.scope.accepts(change.name, change.type, change.status, change.assignee, change.record) and readable(
-            self.principal, change.name
-        )
+        return self.readable.accepts(change.name, change.type, change.status, change.assignee, change.record)
 
     def message(self, *, members: Sequence[str] | None = None, added: Sequence[str] = (),
                 removed: Sequence[str] = ()) -> ScopeMembers:

@@ -14,6 +14,7 @@ from pathlib import Path
 from server.auth import JwtVerifier, mint_token
 from sync.config import HubConfig
 from sync.errors import ProtocolError
+from sync.access import AccessRules, load_rules
 from sync.hooks import Extension
 from sync.hub import Hub
 from sync.protocol import AuthToken, Frame, Stateless, Sync, SyncStatus, SyncStep, decode_frame, encode_frame
@@ -125,13 +126,22 @@ async def migrated_sqlite(path: Path) -> str:
     return url
 
 
+#: Rules under which every writer role reaches every record: for tests about anything but access.
+OPEN_ACCESS_FILE = Path(__file__).with_name("open_access.toml")
+OPEN_ACCESS = load_rules(OPEN_ACCESS_FILE)
+
+
 @asynccontextmanager
 async def running_hub(
-    tmp_path: Path, url: str | None = None, *, extensions: Sequence[Extension] = (), **config: object
+    tmp_path: Path, url: str | None = None, *, extensions: Sequence[Extension] = (),
+    access: AccessRules = OPEN_ACCESS, **config: object,
 ) -> AsyncIterator[Hub]:
+    """A hub on a fresh SQLite file (or ``url``); ``access`` defaults to the open rules, pass
+    ``load_rules()`` to test the hub's own default rules."""
     store = SqlStore(url or await migrated_sqlite(tmp_path / "hub.db"))
     await store.start()
-    hub = Hub(store, JwtVerifier(secret=SECRET), config=HubConfig(**config), extensions=extensions)  # type: ignore[arg-type]
+    hub = Hub(store, JwtVerifier(secret=SECRET), config=HubConfig(**config), extensions=extensions,  # type: ignore[arg-type]
+              access=access)
     try:
         async with hub.running():
             yield hub

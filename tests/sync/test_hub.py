@@ -33,7 +33,7 @@ class CountingStore(SqlStore):
 async def test_concurrent_first_loads_share_one_load(tmp_path: Path) -> None:
     store = CountingStore(await migrated_sqlite(tmp_path / "hub.db"))
     await store.start()
-    hub = Hub(store, JwtVerifier(secret=SECRET))
+    hub = Hub(store, JwtVerifier(secret=SECRET), access=OPEN_ACCESS)
     try:
         async with hub.running():
             rooms = await asyncio.gather(*(hub.acquire("acme", NAME) for _ in range(20)))
@@ -87,7 +87,7 @@ async def test_updates_reach_subscribers_on_another_node_through_the_bus(tmp_pat
     for store in stores:
         await store.start()
     verifier = JwtVerifier(secret=SECRET)
-    node_a, node_b = (Hub(store, verifier, bus=bus, config=HubConfig()) for store in stores)
+    node_a, node_b = (Hub(store, verifier, bus=bus, config=HubConfig(), access=OPEN_ACCESS) for store in stores)
     try:
         async with node_a.running(), node_b.running():
             on_a, on_b = Connection(node_a), Connection(node_b)

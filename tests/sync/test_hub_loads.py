@@ -42,7 +42,7 @@ class CountingStore(SqlStore):
 async def counting_hub(tmp_path: Path, bus: InProcessBus | None = None) -> AsyncIterator[tuple[Hub, CountingStore]]:
     store = CountingStore(await migrated_sqlite(tmp_path / "hub.db"))
     await store.start()
-    hub = Hub(store, JwtVerifier(secret=SECRET), bus=bus)
+    hub = Hub(store, JwtVerifier(secret=SECRET), bus=bus, access=OPEN_ACCESS)
     try:
         async with hub.running():
             yield hub, store

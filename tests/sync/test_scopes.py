@@ -89,8 +89,8 @@ async def test_changes_projected_by_another_node_are_pushed_by_polling(tmp_path:
     for store in stores:
         await store.start()
     verifier = JwtVerifier(secret=SECRET)
-    writer = Hub(stores[0], verifier, bus=bus, config=HubConfig(scope_poll_ms=NO_POLL))
-    follower = Hub(stores[1], verifier, bus=bus, config=HubConfig(scope_poll_ms=50))
+    writer = Hub(stores[0], verifier, bus=bus, config=HubConfig(scope_poll_ms=NO_POLL), access=OPEN_ACCESS)
+    follower = Hub(stores[1], verifier, bus=bus, config=HubConfig(scope_poll_ms=50), access=OPEN_ACCESS)
     try:
         async with writer.running(), follower.running():
             ana = ScopeDevice(follower)
