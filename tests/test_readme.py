@@ -7,7 +7,7 @@ README's first minutes on a fresh clone: a hub started as ``bin/hub`` starts it 
 order, in that directory, from a shell without ``FIELDSYNC_*`` variables:
 
 - ``sh`` blocks run in bash; the variables they ``export`` (the token) go to every block after them;
-- ``python`` blocks run as scripts with this interpreter;
+- ``python`` blocks run as scripts with ``.venv/bin/python``;
 - ``js`` blocks run as ES modules on the Node the interop kit names, with the kit's packages.
 
 ``.venv`` in that directory is this interpreter's environment, so ``.venv/bin/fieldsync`` is the README's own
@@ -52,6 +52,7 @@ class Block:
     text: str
 
     def where(self) -> str:
+        """Where the block is, for messages: ``README.md:55 (python run)``."""
         return f"README.md:{self.line} ({self.language}{' run' if self.runnable else ''})"
 
 
@@ -78,6 +79,7 @@ def code_blocks(markdown: str) -> list[Block]:
 
 
 def readme_blocks() -> list[Block]:
+    """The fenced blocks of README.md."""
     return code_blocks(README.read_text())
 
 
@@ -86,7 +88,7 @@ def readme_blocks() -> list[Block]:
 
 @dataclass
 class Newcomer:
-    """A shell in the hub's working directory: the environment the blocks run in, and what they printed."""
+    """A shell in the hub's working directory, with the environment the blocks run in."""
 
     workdir: Path
     hub_url: str
@@ -102,7 +104,7 @@ class Newcomer:
         source = block.text.replace(README_HUB_URL, self.hub_url)
         if block.language == "python":
             script = self.workdir / f"readme_{block.line}.py"
-            command = [sys.executable, script.name]
+            command = [str(self.workdir / ".venv" / "bin" / "python"), script.name]  # as the README says
         elif block.language == "js":
             script = self.workdir / f"readme_{block.line}.mjs"
             command = [self.node, script.name]
@@ -117,7 +119,7 @@ class Newcomer:
     def _shell(self, block: Block) -> str:
         exported = re.findall(r"^\s*export\s+([A-Za-z_]\w*)=", block.text, flags=re.M)
         dump = self.workdir / f"readme_{block.line}.env"
-        # Each exported variable on one NUL-terminated line, read back after the block ran.
+        # The value of each exported variable, NUL-terminated, read back after the block ran.
         script = block.text + "".join(f'printf "%s\\0" "${{{name}}}" >> {dump.name}\n' for name in exported)
         result = self._execute(block, ["bash", "-e", "-o", "pipefail", "-c", script])
         values = dump.read_text().split("\0")[:-1] if exported else []
@@ -151,12 +153,13 @@ def fresh_hub(tmp_path: Path) -> Iterator[HubProcess]:
 
 @pytest.fixture
 def newcomer(fresh_hub: HubProcess) -> Newcomer:
+    """The hub's directory as a clone's root: ``.venv`` and ``node_modules`` at hand, no ``FIELDSYNC_*`` set."""
     workdir = fresh_hub.workdir
     if not (workdir / "fieldsync.secret").is_file():
         pytest.fail("the hub kept no development secret in its working directory (fieldsync.secret)")
     venv = Path(sys.prefix)
-    if not (venv / "bin" / "fieldsync").is_file():
-        pytest.fail(f"{venv} has no bin/fieldsync: run the tests with bin/test (the .venv that bin/setup makes)")
+    if not all((venv / "bin" / name).is_file() for name in ("fieldsync", "python")):
+        pytest.fail(f"{venv} has no bin/fieldsync or bin/python: run the tests with bin/test (the .venv of bin/setup)")
     (workdir / ".venv").symlink_to(venv)
     (workdir / "node_modules").symlink_to(INTEROP_DIR / "node_modules")
     env = {key: value for key, value in os.environ.items() if not key.startswith("FIELDSYNC_")}
