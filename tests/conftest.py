@@ -18,6 +18,7 @@ TESTS = Path(__file__).resolve().parent
 SLOW = (
     "e2e/",  # hub processes: durability under SIGKILL, compaction, shutdown, interop under Node
     "sync/test_domain_property.py",  # random offline edits on both stores, many examples each
+    "sync/test_store.py",  # the store contract on a fresh database per test, compaction under concurrent appends
     "client_sdk/test_acceptance.py",  # devices and hub processes killed and restarted
     "client_sdk/test_scope_acceptance.py",  # first syncs of 1,000 records on a hub process
     "client_sdk/test_sync_client.py",  # real rate-limit, heartbeat and backoff timers
