@@ -1,8 +1,9 @@
 """Interop: a stock Yjs + @hocuspocus/provider client (tests/interop/client.mjs)
 against the fieldsync hub, with the Python test client on the other side.
 
-The Node kit is installed with ``npm ci --prefix tests/interop``. Without it
-these tests fail (they never skip): interop is a promise of the wire protocol.
+The Node kit is installed with ``npm ci --prefix tests/interop`` on the Node its
+package.json names (``bin/test`` provides both). Without them these tests fail
+(they never skip): interop is a promise of the wire protocol.
 """
 
 from __future__ import annotations
@@ -10,9 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import shutil
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pycrdt
@@ -20,6 +19,7 @@ import pytest
 
 from tests.support.client import HubClient
 from tests.support.hub import HubProcess
+from tests.support.node import INTEROP_DIR, interop_node
 
 @pytest.fixture
 def hub(hub_on_store: HubProcess) -> HubProcess:
@@ -27,10 +27,7 @@ def hub(hub_on_store: HubProcess) -> HubProcess:
     return hub_on_store
 
 
-INTEROP_DIR = Path(__file__).resolve().parents[1] / "interop"
 CLIENT_SCRIPT = INTEROP_DIR / "client.mjs"
-REQUIRED_MODULES = ("yjs", "ws", "@hocuspocus/provider")
-INSTALL_HINT = "run `npm ci --prefix tests/interop` (Node 20+) to install the interop kit"
 
 # Exit codes of client.mjs
 EXIT_OK = 0
@@ -56,13 +53,7 @@ class NodeResult:
 
 @pytest.fixture(scope="session")
 def node_bin() -> str:
-    node = shutil.which("node")
-    if node is None:
-        pytest.fail(f"node is not on PATH; install Node 20+ and {INSTALL_HINT}")
-    missing = [m for m in REQUIRED_MODULES if not (INTEROP_DIR / "node_modules" / m / "package.json").is_file()]
-    if missing:
-        pytest.fail(f"interop node_modules missing ({', '.join(missing)}): {INSTALL_HINT}")
-    return node
+    return interop_node()
 
 
 def _parse_payload(stdout: str) -> dict[str, Any]:

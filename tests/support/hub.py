@@ -27,11 +27,18 @@ def free_port() -> int:
 
 
 class HubProcess:
-    """Starts, kills and restarts one hub process on a fixed port and database."""
+    """Starts, kills and restarts one hub process on a fixed port and database.
 
-    def __init__(self, workdir: Path, database_url: str, env: dict[str, str] | None = None) -> None:
+    ``jwt_secret=None`` starts it as ``bin/hub`` does on a fresh clone: in development mode without
+    ``FIELDSYNC_JWT_SECRET``, so it keeps a generated secret in ``workdir/fieldsync.secret`` (``token`` does not
+    apply then: tokens come from ``fieldsync token`` run in ``workdir``).
+    """
+
+    def __init__(self, workdir: Path, database_url: str, env: dict[str, str] | None = None, *,
+                 jwt_secret: str | None = TEST_SECRET) -> None:
         self.workdir = workdir
         self.database_url = database_url
+        self.jwt_secret = jwt_secret
         self.port = free_port()
         self.extra_env = env or {}
         self.process: subprocess.Popen[bytes] | None = None
@@ -55,9 +62,10 @@ class HubProcess:
         env.update(
             FIELDSYNC_PORT=str(self.port),
             FIELDSYNC_DATABASE_URL=self.database_url,
-            FIELDSYNC_JWT_SECRET=TEST_SECRET,
             FIELDSYNC_LOG_LEVEL="warning",
         )
+        if self.jwt_secret is not None:
+            env["FIELDSYNC_JWT_SECRET"] = self.jwt_secret
         env.update(self.extra_env)  # may override the defaults above ("" unsets an optional variable)
         with open(self.log, "ab") as log:
             self.process = subprocess.Popen(
