@@ -98,8 +98,9 @@ def _principal(claims: dict[str, Any]) -> Principal:
     teams = claims.get("teams", [])
     if not isinstance(teams, list) or not all(isinstance(team, str) and team for team in teams):
         raise _refuse(ErrorCode.TOKEN_INVALID, "token claim 'teams' must be a list of non-empty strings")
+    # the hub ends what a token authenticated when its exp passes, on open sockets too (no leeway there)
     return Principal(user=claims["sub"], tenant=claims["tenant"], device=claims["device"], roles=frozenset(roles),
-                     teams=frozenset(teams))
+                     teams=frozenset(teams), expires_at=float(claims["exp"]))
 
 
 def _refuse(code: ErrorCode, reason: str) -> AuthError:

@@ -64,9 +64,7 @@ class AccessGate:
 
     @staticmethod
     def _companion(main: Access) -> Access:
-        # a companion of a record the token reads, and that exists: its own roles (checked above) decide the rest
-        if main.scope is None or main.create:
-            return Access(None)
+        # a companion of a record the token reads (or may create): its own roles (checked above) decide the rest
         return Access(main.scope)
 
     def changed(self, room: Room) -> bool:

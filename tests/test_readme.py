@@ -29,6 +29,7 @@ from pathlib import Path
 
 import pytest
 
+from sync.access import DEFAULT_ACCESS_FILE
 from tests.support.hub import HubProcess
 from tests.support.node import INTEROP_DIR, interop_node
 
@@ -145,7 +146,9 @@ class Newcomer:
 @pytest.fixture
 def fresh_hub(tmp_path: Path) -> Iterator[HubProcess]:
     """A hub as ``bin/hub`` starts it on a fresh clone: development mode, its secret generated in its directory."""
-    process = HubProcess(tmp_path, "sqlite+aiosqlite:///./fieldsync.db", jwt_secret=None)
+    # as bin/hub runs it: development secret, and the hub's own access rules
+    process = HubProcess(tmp_path, "sqlite+aiosqlite:///./fieldsync.db", jwt_secret=None,
+                         env={"FIELDSYNC_ACCESS_FILE": str(DEFAULT_ACCESS_FILE)})
     process.start()
     yield process
     process.stop()

@@ -7,7 +7,7 @@ the verified token.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Protocol
 
@@ -37,8 +37,8 @@ class Principal:
     roles: frozenset[str]
     teams: frozenset[str] = frozenset()
     """Teams the user works in (the optional ``teams`` claim), for team scopes and access rules."""
-    expires_at: float | None = None
-    """The token's ``exp`` (seconds since the epoch): what it authenticated ends then, also on an open socket."""
+    expires_at: float | None = field(default=None, compare=False)
+    """Not part of the identity: the token's ``exp`` (seconds since the epoch): what it authenticated ends then, also on an open socket."""
 
 
 class TokenVerifier(Protocol):

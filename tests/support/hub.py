@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from server.auth import mint_token
+from tests.support.inproc import OPEN_ACCESS_FILE
 
 TEST_SECRET = "fieldsync-test-secret-0123456789abcdef-0123456789"
 
@@ -63,6 +64,9 @@ class HubProcess:
             FIELDSYNC_PORT=str(self.port),
             FIELDSYNC_DATABASE_URL=self.database_url,
             FIELDSYNC_LOG_LEVEL="warning",
+            # tests of anything but access run under rules that let every writer role reach every record;
+            # the access tests pass the hub's own default file (DEFAULT_ACCESS_FILE) in ``env``
+            FIELDSYNC_ACCESS_FILE=str(OPEN_ACCESS_FILE),
         )
         if self.jwt_secret is not None:
             env["FIELDSYNC_JWT_SECRET"] = self.jwt_secret

@@ -25,8 +25,10 @@ from sync.store import SqlStore, migrate
 SECRET = "in-process-test-secret-0123456789abcdef"
 
 
-def token(sub: str = "u1", tenant: str = "acme", device: str = "d1", roles: tuple[str, ...] = ("technician",), ttl: int = 3600) -> str:
-    return mint_token(SECRET, sub=sub, tenant=tenant, device=device, roles=list(roles), ttl_seconds=ttl)
+def token(sub: str = "u1", tenant: str = "acme", device: str = "d1", roles: tuple[str, ...] = ("technician",),
+          ttl: int = 3600, teams: tuple[str, ...] = ()) -> str:
+    return mint_token(SECRET, sub=sub, tenant=tenant, device=device, roles=list(roles), ttl_seconds=ttl,
+                      teams=list(teams))
 
 
 class MemorySocket:

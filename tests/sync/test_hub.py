@@ -13,7 +13,7 @@ from sync.config import HubConfig
 from sync.hub import Hub
 from sync.protocol import Sync, SyncStep
 from sync.store import SqlStore, StoredDocument
-from tests.support.inproc import SECRET, Connection, migrated_sqlite, running_hub, token
+from tests.support.inproc import OPEN_ACCESS, SECRET, Connection, migrated_sqlite, running_hub, token
 from tests.support.stored import record_updates
 
 NAME = "work_order:WO-1"

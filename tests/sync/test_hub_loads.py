@@ -15,7 +15,7 @@ from sync.documents import LOAD_BATCH
 from sync.hub import Hub
 from sync.protocol import Authenticated, AuthToken, PermissionDenied, Sync, SyncStep
 from sync.store import LogEntry, SqlStore, StoredDocument
-from tests.support.inproc import SECRET, Connection, migrated_sqlite, token
+from tests.support.inproc import OPEN_ACCESS, SECRET, Connection, migrated_sqlite, token
 from tests.support.stored import record_updates
 
 

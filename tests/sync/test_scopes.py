@@ -11,7 +11,7 @@ from sync.config import HubConfig
 from sync.hub import Hub
 from sync.protocol.control import ScopeMembers, Unsubscribe
 from sync.store import SqlStore
-from tests.support.inproc import SECRET, migrated_sqlite, running_hub
+from tests.support.inproc import OPEN_ACCESS, SECRET, migrated_sqlite, running_hub
 from tests.sync.replicas import Replica
 from tests.sync.scope_devices import TENANT, ScopeDevice, projection, scope_token, seed, until
 
