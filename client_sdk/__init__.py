@@ -17,7 +17,9 @@ from __future__ import annotations
 from client_sdk.backoff import Backoff
 from client_sdk.config import SyncConfig
 from client_sdk.connection import Traffic
-from client_sdk.errors import AuthRejected, ClientError, RecordError, RecordNotFound, ReplicaError
+from client_sdk.errors import (
+    AuthRejected, ClientError, HubProtocolError, LinkDead, RecordError, RecordNotFound, ReplicaError,
+)
 from client_sdk.events import ChangeOrigin, OutboxEntry, RecordChange, RecordView
 from client_sdk.records import Records, record_name
 from client_sdk.replica import LocalReplica
@@ -50,6 +52,8 @@ __all__ = [
     "Disconnected",
     "DocumentSynced",
     "ErrorReported",
+    "HubProtocolError",
+    "LinkDead",
     "LocalReplica",
     "OutboxEntry",
     "ReconnectScheduled",

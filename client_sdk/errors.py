@@ -30,3 +30,11 @@ class AuthRejected(ClientError):
         super().__init__(reason)
         self.code = code
         self.reason = reason
+
+
+class LinkDead(ClientError):
+    """Nothing was received from the hub for longer than the heartbeat timeout."""
+
+
+class HubProtocolError(ClientError):
+    """The hub sent something that is not a valid frame."""

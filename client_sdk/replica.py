@@ -30,6 +30,7 @@ from client_sdk.errors import RecordError, RecordNotFound, ReplicaError
 from client_sdk.events import ChangeOrigin, Listeners, OutboxEntry, RecordChange, RecordView
 from client_sdk.scopes import Departures, ScopeChange, ScopeTable, Subscription, subscription_id
 from conflict import Hlc, HlcTimestamp, project_document
+from sync.protocol import EMPTY_STATE_VECTOR
 
 T = TypeVar("T")
 
@@ -43,8 +44,6 @@ CREATE TABLE IF NOT EXISTS documents (
 CREATE TABLE IF NOT EXISTS followed (name TEXT PRIMARY KEY, since REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
-
-EMPTY_STATE_VECTOR = b"\x00"
 _LOCAL = "local"
 
 

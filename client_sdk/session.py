@@ -32,15 +32,14 @@ from client_sdk.replica import LocalReplica
 from client_sdk.scope_channel import ScopeChannel
 from client_sdk.scopes import ScopeChange
 from client_sdk.state import Acknowledged, DocumentSynced, ErrorReported, SyncError, SyncEvent
-from sync.protocol.codes import ErrorCode
 from sync.protocol import (
-    Authenticated, AuthToken, Close, Frame, PermissionDenied, ProtocolError, Stateless, Sync, SyncStatus, SyncStep,
+    EMPTY_UPDATE, Authenticated, AuthToken, Close, Frame, PermissionDenied, ProtocolError, Stateless, Sync, SyncStatus,
+    SyncStep,
 )
+from sync.protocol.codes import ErrorCode
 from sync.protocol.control import SCOPES_DOCUMENT, ErrorNotice, decode_control
 
 log = logging.getLogger(__name__)
-
-EMPTY_UPDATE = b"\x00\x00"
 
 
 class DeviceSession:

@@ -22,8 +22,8 @@ from typing import Any, TypeVar
 
 from client_sdk.backoff import Backoff
 from client_sdk.config import SyncConfig
-from client_sdk.connection import OPEN_ERRORS, Connection, HubProtocolError, LinkDead, Traffic
-from client_sdk.errors import AuthRejected, ReplicaError
+from client_sdk.connection import OPEN_ERRORS, Connection, Traffic
+from client_sdk.errors import AuthRejected, HubProtocolError, LinkDead, ReplicaError
 from client_sdk.events import Listeners
 from client_sdk.replica import LocalReplica
 from client_sdk.scopes import ScopeChange, subscription_id
