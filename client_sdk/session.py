@@ -104,7 +104,7 @@ class DeviceSession:
         link = self.links.get(name)
         if link is not None:
             self._settle(link)
-        elif self.replica.outbox.count(name):
+        elif self.replica.pending_count(name):
             self.follow(name)
         self._wake.set()
 
@@ -113,7 +113,7 @@ class DeviceSession:
     async def run(self) -> None:
         """Open every followed document (and every one with unsent edits), then keep the outbox flowing."""
         self.scopes.start()
-        await self._open([*self.replica.followed(), *self.replica.outbox.documents(), *self._to_open])
+        await self._open([*self.replica.followed(), *self.replica.pending_documents(), *self._to_open])
         self._started = True
         self._changed()
         while True:
@@ -145,7 +145,7 @@ class DeviceSession:
         now = self._clock()
         if now < self._hold_until:
             return self._hold_until - now
-        waits = [self.replica.outbox.seconds_to_seal(name) for name in self.links]
+        waits = [self.replica.seconds_to_seal(name) for name in self.links]
         waits += [at - now for link in self.links.values() for at in (link.retry_at, link.step1_at) if at is not None]
         waits += [when - now for when in self._reopen.values()]
         waits.append(self.scopes.next_wake())
@@ -171,7 +171,7 @@ class DeviceSession:
         released = False
         for name in names:
             link = self.links.get(name)
-            if self.replica.is_followed(name) or self.replica.outbox.count(name) or (link and link.inflight):
+            if self.replica.is_followed(name) or self.replica.pending_count(name) or (link and link.inflight):
                 continue  # the edits go first: the acknowledgement of the last one releases it
             self._to_open.discard(name)
             self._reopen.pop(name, None)
@@ -192,7 +192,7 @@ class DeviceSession:
 
     async def _flush(self, link: Link) -> None:
         """Send the sealed entries not sent yet, oldest first, while the in-flight limit allows."""
-        if not self._may_send(link) or self.replica.outbox.count(link.name) <= link.updates_in_flight:
+        if not self._may_send(link) or self.replica.pending_count(link.name) <= link.updates_in_flight:
             return  # (the count is in memory: most wake-ups cost no query for most documents)
         for entry in await self.replica.sendable(link.name, link.last_sent):
             # the await let other work run: re-check, so an entry is never queued twice or out of order
@@ -224,7 +224,7 @@ class DeviceSession:
     def _settle(self, link: Link) -> None:
         if link.state not in (LinkState.SYNCING, LinkState.SYNCED) or self.links.get(link.name) is not link:
             return
-        synced = link.synced and self.replica.outbox.count(link.name) == 0
+        synced = link.synced and self.replica.pending_count(link.name) == 0
         new = LinkState.SYNCED if synced else LinkState.SYNCING
         if new is link.state:
             return

@@ -81,7 +81,7 @@ class SyncClient:
     @property
     def pending(self) -> int:
         """Local updates not yet acknowledged by the hub."""
-        return self.replica.outbox.count()
+        return self.replica.pending_count()
 
     @property
     def last_error(self) -> SyncError | None:
@@ -190,7 +190,7 @@ class SyncClient:
 
     async def _run(self) -> None:
         while True:
-            while not (self.replica.followed() or self.replica.outbox.count()
+            while not (self.replica.followed() or self.replica.pending_count()
                        or self.replica.scopes.subscriptions()):
                 self._work.clear()
                 await self._work.wait()  # nothing to sync: do not hold a socket the hub would time out
