@@ -18,7 +18,8 @@ from client_sdk.backoff import Backoff
 from client_sdk.config import SyncConfig
 from client_sdk.connection import Traffic
 from client_sdk.errors import (
-    AuthRejected, ClientError, HubProtocolError, LinkDead, RecordError, RecordNotFound, ReplicaError,
+    AuthRejected, ClientError, HubProtocolError, LinkDead, RecordError, RecordNotFound, ReplicaError, SyncFailed,
+    SyncTimeout,
 )
 from client_sdk.events import ChangeOrigin, OutboxEntry, RecordChange, RecordView
 from client_sdk.records import Records, record_name
@@ -71,8 +72,10 @@ __all__ = [
     "SyncConfig",
     "SyncError",
     "SyncEvent",
+    "SyncFailed",
     "SyncProgress",
     "SyncState",
+    "SyncTimeout",
     "Traffic",
     "record_name",
     "subscription_id",

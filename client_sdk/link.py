@@ -1,4 +1,10 @@
-"""One document on one connection: how far its exchange with the hub has come, and what is in flight."""
+"""One document on one connection: where its exchange with the hub stands, and what is in flight.
+
+The state is one ``LinkState``; ``Link.move`` is the only place that changes it, and it refuses a move that
+``TRANSITIONS`` does not list (a bug in the session, not something the hub can cause). The normal path is
+``QUEUED → AUTHENTICATING → EXCHANGING → CAUGHT_UP (or ANSWERED) → SENDING ⇄ SYNCED``; refusals branch off
+it (``PAUSED``, ``RESTARTING``, ``BLOCKED``, ``REOPENING``, ``DENIED``).
+"""
 
 from __future__ import annotations
 
@@ -10,10 +16,68 @@ from sync.protocol import decode_state_vector
 
 
 class LinkState(Enum):
+    QUEUED = "queued"
+    """To open: its Auth and step 1 go out with the next batch."""
     AUTHENTICATING = "authenticating"
-    SYNCING = "syncing"
+    """Auth and our step 1 sent; waiting for ``Authenticated``."""
+    EXCHANGING = "exchanging"
+    """Authenticated; waiting for the hub's step 2 (what we lack) and its step 1 (which our step 2 answers)."""
+    CAUGHT_UP = "caught_up"
+    """The hub's step 2 is applied: we hold everything it had. Its step 1 has not come yet."""
+    ANSWERED = "answered"
+    """Our step 2 answered the hub's step 1; the hub's step 2 has not come yet."""
+    SENDING = "sending"
+    """Exchanged both ways: outbox entries go out as they are sealed; some are unsent or unacknowledged."""
     SYNCED = "synced"
+    """Exchanged, nothing in flight, no outbox entry left."""
+    PAUSED = "paused"
+    """Entries were refused for a passing reason: they (and every one after them) go again at ``due``."""
+    RESTARTING = "restarting"
+    """The exchange must start again (refused, or the hub lacks older changes): our step 1 goes at ``due``."""
+    BLOCKED = "blocked"
+    """A write was refused for a reason re-sending on this connection cannot cure; entries wait for the next."""
+    REOPENING = "reopening"
+    """The Auth was refused for a passing reason: it goes again at ``due``."""
     DENIED = "denied"
+    """The Auth was refused for good on this connection."""
+
+
+_CUT_OFF = frozenset({LinkState.BLOCKED, LinkState.REOPENING, LinkState.DENIED})
+"""What a refusal may do to any opened document."""
+
+#: Every move a link may make, in one place.
+TRANSITIONS: dict[LinkState, frozenset[LinkState]] = {
+    LinkState.QUEUED: frozenset({LinkState.AUTHENTICATING}),
+    LinkState.AUTHENTICATING: frozenset({LinkState.EXCHANGING, LinkState.RESTARTING}) | _CUT_OFF,
+    LinkState.EXCHANGING: frozenset({LinkState.CAUGHT_UP, LinkState.ANSWERED, LinkState.RESTARTING}) | _CUT_OFF,
+    LinkState.CAUGHT_UP: frozenset({LinkState.SENDING, LinkState.RESTARTING}) | _CUT_OFF,
+    LinkState.ANSWERED: frozenset({LinkState.SENDING, LinkState.RESTARTING}) | _CUT_OFF,
+    LinkState.SENDING: frozenset({LinkState.SYNCED, LinkState.PAUSED, LinkState.RESTARTING}) | _CUT_OFF,
+    LinkState.SYNCED: frozenset({LinkState.SENDING, LinkState.PAUSED, LinkState.RESTARTING}) | _CUT_OFF,
+    LinkState.PAUSED: frozenset({LinkState.SENDING, LinkState.PAUSED, LinkState.RESTARTING}) | _CUT_OFF,
+    LinkState.RESTARTING: frozenset({LinkState.EXCHANGING, LinkState.RESTARTING}) | _CUT_OFF,
+    LinkState.BLOCKED: _CUT_OFF,
+    LinkState.REOPENING: frozenset({LinkState.QUEUED}),
+    LinkState.DENIED: frozenset(),
+}
+
+#: States that wait for ``due``.
+TIMED = frozenset({LinkState.PAUSED, LinkState.RESTARTING, LinkState.REOPENING})
+#: States in which the hub may be sent outbox entries.
+FLOWING = frozenset({LinkState.SENDING, LinkState.SYNCED})
+#: States in which our step 2 has not been sent on the current exchange.
+UNANSWERED = frozenset({LinkState.AUTHENTICATING, LinkState.EXCHANGING, LinkState.CAUGHT_UP, LinkState.RESTARTING})
+#: States in which frames about the document are not expected (it is not open on the hub).
+CLOSED = frozenset({LinkState.QUEUED, LinkState.REOPENING})
+
+
+class Refused(Enum):
+    """What the latest ``SyncStatus(false)`` refused, until the error notice that explains it is read."""
+
+    STEP2 = "step2"
+    FIRST_ENTRY = "first_entry"
+    """An entry refused first in its run (the ones after it are refused for the gap it left)."""
+    LATER_ENTRY = "later_entry"
 
 
 @dataclass(slots=True)
@@ -21,41 +85,38 @@ class Link:
     """The exchange of one document on the current connection (a new connection starts a new one)."""
 
     name: str
-    state: LinkState = LinkState.AUTHENTICATING
+    state: LinkState = LinkState.QUEUED
+    due: float | None = None
+    """When a ``TIMED`` state has waited enough."""
     scope: str | None = None
-    hub_step2: bool = False
-    """The hub's answer to our step 1 was applied: we hold everything it had."""
-    answered: bool = False
-    """Our step 2 was sent in answer to the hub's step 1; outbox entries may follow."""
     inflight: deque[tuple[int, ...]] = field(default_factory=deque)
     """Per frame awaiting its SyncStatus, in order: the outbox id it carries, or ``()`` for a step 2."""
     last_sent: int = 0
     """The highest outbox id sent (moved back when an entry is refused, to send it again)."""
-    blocked: str | None = None
-    """A refusal code that re-sending on this connection cannot cure; the entries wait for the next one."""
-    retry_at: float | None = None
-    """When refused entries may be sent again."""
-    step1_at: float | None = None
-    """When to send our step 1 again, the previous exchange having been refused."""
     last_code: str | None = None
     """The code of the latest error notice (one may come just before or just after its refusal)."""
-    step2_refused: bool = False
-    first_refusal: bool = False
-    """The latest refused entry was the first of its run, not one refused because an earlier one was."""
+    refused: Refused | None = None
+    error: tuple[str, str] | None = None
+    """The code and reason of the refusal that put it in ``BLOCKED`` or ``DENIED``."""
+
+    def move(self, state: LinkState, *, due: float | None = None) -> None:
+        """Go to ``state`` (waiting until ``due`` in a ``TIMED`` one); ``RuntimeError`` for a move not listed."""
+        if state not in TRANSITIONS[self.state]:
+            raise RuntimeError(f"link {self.name}: {self.state.value} -> {state.value} is not a transition")
+        if (due is None) == (state in TIMED):
+            raise RuntimeError(f"link {self.name}: {state.value} {'needs' if due is None else 'takes no'} due time")
+        self.state, self.due = state, due
+        if state is LinkState.QUEUED:  # a new exchange: nothing of the refused one carries over
+            self.inflight.clear()
+            self.last_sent = 0
+            self.scope = self.last_code = self.refused = self.error = None
+
+    def is_due(self, now: float) -> bool:
+        return self.due is not None and self.due <= now
 
     @property
     def updates_in_flight(self) -> int:
         return sum(1 for ids in self.inflight if ids)
-
-    @property
-    def synced(self) -> bool:
-        return (self.state in (LinkState.SYNCING, LinkState.SYNCED) and self.hub_step2 and self.answered
-                and not self.inflight and self.blocked is None and self.step1_at is None)
-
-    def restart_exchange(self, at: float) -> None:
-        """Send step 1 again at ``at``: the hub answers with its step 2 and step 1, we with our step 2."""
-        self.hub_step2 = self.answered = self.step2_refused = False
-        self.step1_at = at
 
 
 def covers(state_vector: bytes, other: bytes) -> bool:

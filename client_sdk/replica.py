@@ -58,7 +58,8 @@ class LocalReplica:
         self.on_change: Listeners[RecordChange] = Listeners()
         """One call per committed change of a record, local or remote."""
         self.on_outbox: Listeners[str] = Listeners()
-        """Called with a document name when its outbox entries were added or acknowledged."""
+        """Called with a document name when a local edit went into its outbox (acknowledgements are not events:
+        the sync client reports those as ``Acknowledged``)."""
         self.on_follow: Listeners[str] = Listeners()
         """Called with a document name when the device starts following it by name (scope members: ``on_scope``)."""
         self.on_scope: Listeners[ScopeChange] = Listeners()
@@ -383,6 +384,4 @@ class LocalReplica:
             committed()
         if self.scopes.leaving:
             await self._sweep_leaving()
-        for name in dict.fromkeys(entry.document for entry in removed):
-            self.on_outbox.emit(name)
-        return removed
+        return removed  # no event: the caller (the sync session) is the one who knows

@@ -17,12 +17,10 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from enum import Enum
 
-from client_sdk.config import SyncConfig
-from client_sdk.connection import Connection
+from client_sdk.context import SessionContext
 from client_sdk.errors import AuthRejected
-from client_sdk.refusals import PASSING_CODES, TOKEN_CODES
-from client_sdk.replica import LocalReplica
-from client_sdk.state import ErrorReported, ScopeUpdated, SyncError, SyncEvent
+from client_sdk.refusals import PASSING_CODES, TOKEN_CODES, denial_code
+from client_sdk.state import ScopeUpdated
 from sync.protocol import Authenticated, AuthToken, Frame, PermissionDenied, ProtocolError, Stateless
 from sync.protocol.control import (
     SCOPES_DOCUMENT, ErrorNotice, ScopeMembers, Subscribe, Unsubscribe, decode_control, encode_control,
@@ -61,18 +59,10 @@ class _Subscription:
 class ScopeChannel:
     """``$scopes`` on one connection. The session routes its frames here and asks it when it is settled."""
 
-    def __init__(self, conn: Connection, replica: LocalReplica, token: str, *, config: SyncConfig,
-                 clock: Callable[[], float], report: Callable[[SyncEvent], None], wake: Callable[[], None],
-                 changed: Callable[[], None], open_documents: Callable[[Iterable[str]], Awaitable[None]],
+    def __init__(self, ctx: SessionContext, *, open_documents: Callable[[Iterable[str]], Awaitable[None]],
                  release_documents: Callable[[Iterable[str]], None]) -> None:
-        self.conn = conn
-        self.replica = replica
-        self.token = token
-        self.config = config
-        self._clock = clock
-        self._report = report
-        self._wake = wake
-        self._changed = changed
+        self.ctx = ctx
+        self.replica = ctx.replica
         self._open_documents = open_documents
         self._release_documents = release_documents
         self.state = ChannelState.IDLE
@@ -114,11 +104,11 @@ class ScopeChannel:
         if self.state is ChannelState.READY:
             due += [sub.retry_at for sub in self.subscriptions.values() if sub.retry_at is not None]
         known = [at for at in due if at is not None]
-        return max(0.0, min(known) - self._clock()) if known else None
+        return max(0.0, min(known) - self.ctx.clock()) if known else None
 
     def tick(self) -> None:
         """Send what is due."""
-        if self.state is ChannelState.WAITING and self.retry_at is not None and self.retry_at <= self._clock():
+        if self.state is ChannelState.WAITING and self.retry_at is not None and self.retry_at <= self.ctx.clock():
             self._authenticate()
         elif self.state is ChannelState.READY:
             self._send_due()
@@ -127,10 +117,10 @@ class ScopeChannel:
 
     def _authenticate(self) -> None:
         self.state, self.retry_at = ChannelState.AUTHENTICATING, None
-        self.conn.send(AuthToken(SCOPES_DOCUMENT, self.token, self.config.client_name))
+        self.ctx.conn.send(AuthToken(SCOPES_DOCUMENT, self.ctx.token, self.ctx.config.client_name))
 
     def _send_due(self) -> None:
-        now = self._clock()
+        now = self.ctx.clock()
         for id, sub in self.subscriptions.items():
             if sub.state is not SubscriptionState.QUEUED or (sub.retry_at is not None and sub.retry_at > now):
                 continue
@@ -141,15 +131,15 @@ class ScopeChannel:
             self._send(Subscribe(id=id, scope=stored.scope, params=stored.params, version=stored.version))
 
     def _send(self, message: Subscribe | Unsubscribe) -> None:
-        self.conn.send(Stateless(SCOPES_DOCUMENT, encode_control(message)))
+        self.ctx.conn.send(Stateless(SCOPES_DOCUMENT, encode_control(message)))
 
     # -- receiving -----------------------------------------------------------------------------------
 
     async def handle(self, frame: Frame) -> None:
         """One frame on ``$scopes``; then the session looks again at whether everything is in sync."""
         await self._handle(frame)
-        self._wake()
-        self._changed()
+        self.ctx.wake.set()
+        self.ctx.changed()
 
     async def _handle(self, frame: Frame) -> None:
         match frame:
@@ -174,12 +164,12 @@ class ScopeChannel:
                 pass
 
     def _denied(self, reason: str) -> None:
-        code = reason.partition(":")[0].strip()
+        code = denial_code(reason)
         if code in TOKEN_CODES:
             raise AuthRejected(code, reason)
         self._error(code, reason, None)
         if code in PASSING_CODES:
-            self.state, self.retry_at = ChannelState.WAITING, self._clock() + self.config.refusal_retry
+            self.state, self.retry_at = ChannelState.WAITING, self.ctx.clock() + self.ctx.config.refusal_retry
         else:
             self.state = ChannelState.DENIED
         for sub in self.subscriptions.values():  # whatever was sent went unheard
@@ -193,7 +183,7 @@ class ScopeChannel:
         sub = self.subscriptions.get(message.id)
         if sub is not None:
             sub.state, sub.retry_at = SubscriptionState.CURRENT, None
-        self._report(ScopeUpdated(subscription=message.id, scope=message.scope, version=message.version,
+        self.ctx.report(ScopeUpdated(subscription=message.id, scope=message.scope, version=message.version,
                                   added=change.added, removed=change.removed, complete=message.members is not None))
         await self._open_documents(change.followed)  # every Auth and step 1 at once, before any answer
         self._release_documents(change.unfollowed)
@@ -207,11 +197,10 @@ class ScopeChannel:
             concerned = [sub for sub in self.subscriptions.values() if sub.state is SubscriptionState.SENT]
         for sub in concerned:
             if notice.code in PASSING_CODES:
-                wait = notice.retry_after if notice.retry_after is not None else self.config.refusal_retry
-                sub.state, sub.retry_at = SubscriptionState.QUEUED, self._clock() + wait
+                wait = notice.retry_after if notice.retry_after is not None else self.ctx.config.refusal_retry
+                sub.state, sub.retry_at = SubscriptionState.QUEUED, self.ctx.clock() + wait
             else:  # not served any more, if it was
                 sub.state = SubscriptionState.REFUSED
 
     def _error(self, code: str, message: str, subscription: str | None) -> None:
-        self._report(ErrorReported(SyncError(code=code, message=message, document=SCOPES_DOCUMENT,
-                                             subscription=subscription)))
+        self.ctx.error(code, message, document=SCOPES_DOCUMENT, subscription=subscription)

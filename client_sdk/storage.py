@@ -32,8 +32,8 @@ async def open_file(path: Path, device: str, load: Callable[[aiosqlite.Connectio
                     ) -> tuple[aiosqlite.Connection, HlcTimestamp | None, T]:
     """Open (or create) the file of ``device`` and ``load`` what is kept in memory from it.
 
-    Returns the open file, the device's last HLC time saved in it and what ``load`` returned. ``ReplicaError`` when the file cannot
-    be opened or read, or belongs to another device; the file is closed then.
+    Returns the open file, the device's last HLC time saved in it and what ``load`` returned.
+    ``ReplicaError`` when the file cannot be opened or read, or belongs to another device (it is closed then).
     """
     try:
         db = await aiosqlite.connect(path, isolation_level=None)
