@@ -22,7 +22,8 @@ from client_sdk.errors import (
     SyncTimeout,
 )
 from client_sdk.events import ChangeOrigin, OutboxEntry, RecordChange, RecordView
-from client_sdk.records import Records, record_name
+from client_sdk.names import record_name
+from client_sdk.records import Records
 from client_sdk.replica import LocalReplica
 from client_sdk.scopes import ScopeChange, Subscription, subscription_id
 from client_sdk.state import (

@@ -33,7 +33,8 @@ class SyncFailed(ClientError):
     """
 
     def __init__(self, code: str, message: str, *, document: str | None = None) -> None:
-        super().__init__(f"{code}: {message}" + (f" ({document})" if document else ""))
+        text = message if message.startswith(code) else f"{code}: {message}"  # a denial's reason starts with it
+        super().__init__(text + (f" ({document})" if document else ""))
         self.code = code
         self.message = message
         self.document = document

@@ -27,6 +27,7 @@ from client_sdk.documents import DocumentStates
 from client_sdk.errors import RecordError, RecordNotFound, ReplicaError
 from client_sdk.events import ChangeOrigin, Listeners, OutboxEntry, RecordChange, RecordView
 from client_sdk.follows import Follows
+from client_sdk.names import record_type
 from client_sdk.outbox import Outbox
 from client_sdk.scopes import Departures, ScopeChange, ScopeTable, Subscription, subscription_id
 from conflict import Hlc, project_document
@@ -198,7 +199,12 @@ class LocalReplica:
     # -- following -----------------------------------------------------------------------------------
 
     async def follow(self, *names: str) -> None:
-        """Keep ``names`` in sync from now on, whatever scopes they are in (records created here are followed)."""
+        """Keep ``names`` in sync from now on, whatever scopes they are in (records created here are followed).
+
+        ``RecordError`` (and nothing followed) when a name is not ``{type}:{id}`` of a known record type.
+        """
+        for name in names:
+            record_type(name)
         new = [name for name in dict.fromkeys(names) if name not in self._follows]
         if not new:
             return

@@ -156,7 +156,8 @@ class SyncClient:
         unsynced = list(session.unsynced()) if session is not None else self.replica.followed()
         parts = [f"{self._state.value} after {timeout} s"]
         if pending:
-            parts.append(f"{sum(pending.values())} outbox entries unacknowledged "
+            count = sum(pending.values())
+            parts.append(f"{count} outbox {'entry' if count == 1 else 'entries'} unacknowledged "
                          f"({_some(f'{name}: {count}' for name, count in pending.items())})")
         if session is not None and unsynced:
             states = session.unsynced()
@@ -258,7 +259,7 @@ class SyncClient:
                     await self._serve(conn)
                 except AuthRejected as exc:
                     self._set_state(SyncState.OFFLINE)
-                    self._stop_for_good(SyncError(code=exc.code, message=exc.reason, fatal=True))
+                    self._stop_for_good(exc)
                     return
                 except Exception as exc:  # a field device keeps trying; the bug is logged with its trace
                     log.exception("sync connection failed")
@@ -266,8 +267,7 @@ class SyncClient:
             self._set_state(SyncState.OFFLINE)
             delay = self._backoff.next_delay()
             if delay is None:
-                self._stop_for_good(SyncError(code="gave_up", fatal=True,
-                                              message=f"no sync after {self._backoff.attempts} attempts"))
+                self._stop_for_good(SyncFailed("gave_up", f"no sync after {self._backoff.attempts} attempts"))
                 return
             self._events.emit(ReconnectScheduled(self._backoff.attempts, delay))
             await self._sleep(delay)
@@ -328,9 +328,9 @@ class SyncClient:
     def _report(self, error: SyncError) -> None:
         self._report_event(ErrorReported(error))
 
-    def _stop_for_good(self, error: SyncError) -> None:
-        self._failure = SyncFailed(error.code, error.message)  # before the report: it wakes the waits
-        self._report(error)
+    def _stop_for_good(self, failure: SyncFailed) -> None:
+        self._failure = failure  # before the report: the report wakes the waits, which raise it
+        self._report(SyncError(code=failure.code, message=failure.message, fatal=True))
 
     def _report_event(self, event: SyncEvent) -> None:
         if isinstance(event, ErrorReported):

@@ -105,3 +105,17 @@ async def test_acknowledged_entries_leave_and_counts_follow(tmp_path: Path) -> N
     reopened = await LocalReplica.open(tmp_path / "d.db", device="d1")
     assert reopened.pending_count() == 1 and await reopened.pending() == [second]
     await reopened.close()
+
+
+async def test_only_local_edits_are_outbox_events_never_acknowledgements(tmp_path: Path) -> None:
+    replica = await LocalReplica.open(tmp_path / "d.db", device="d1", coalesce_ms=0)
+    edited: list[str] = []
+    replica.on_outbox.add(edited.append)
+    records = Records(replica, user="u", roles=["technician"])
+    await records.create("work_order", "WO-1", {"n": 1})
+    assert edited == ["work_order:WO-1"] and replica.pending_documents() == ["work_order:WO-1"]
+    (entry,) = await replica.pending()
+    assert await replica.acknowledge([entry.id]) == [entry]
+    assert edited == ["work_order:WO-1"], "the acknowledgement does not come back as an edit's event"
+    assert replica.pending_count() == 0 and replica.pending_documents() == []
+    await replica.close()

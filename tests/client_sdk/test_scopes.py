@@ -27,13 +27,6 @@ Replicas = Callable[..., Awaitable[LocalReplica]]
 
 
 @pytest.fixture
-async def scripted() -> AsyncIterator[ScriptedHub]:
-    """The stand-in hub the devices of a test talk to."""
-    async with ScriptedHub() as hub:
-        yield hub
-
-
-@pytest.fixture
 async def replicas(tmp_path: Path) -> AsyncIterator[Replicas]:
     """Opens the replica file of a device (again); every one is closed after the test, whatever happens."""
     opened: list[LocalReplica] = []
