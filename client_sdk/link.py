@@ -88,7 +88,6 @@ class Link:
     state: LinkState = LinkState.QUEUED
     due: float | None = None
     """When a ``TIMED`` state has waited enough."""
-    scope: str | None = None
     inflight: deque[tuple[int, ...]] = field(default_factory=deque)
     """Per frame awaiting its SyncStatus, in order: the outbox id it carries, or ``()`` for a step 2."""
     last_sent: int = 0
@@ -109,7 +108,7 @@ class Link:
         if state is LinkState.QUEUED:  # a new exchange: nothing of the refused one carries over
             self.inflight.clear()
             self.last_sent = 0
-            self.scope = self.last_code = self.refused = self.error = None
+            self.last_code = self.refused = self.error = None
 
     def is_due(self, now: float) -> bool:
         return self.due is not None and self.due <= now

@@ -40,6 +40,16 @@ class ChannelState(Enum):
     """The Auth was refused for good on this connection: no subscription can be served."""
 
 
+#: Every move the channel may make, in one place (``ScopeChannel._move``); a refused Auth may come at any time.
+CHANNEL_TRANSITIONS: dict[ChannelState, frozenset[ChannelState]] = {
+    ChannelState.IDLE: frozenset({ChannelState.AUTHENTICATING}),
+    ChannelState.AUTHENTICATING: frozenset({ChannelState.READY, ChannelState.WAITING, ChannelState.DENIED}),
+    ChannelState.READY: frozenset({ChannelState.WAITING, ChannelState.DENIED}),
+    ChannelState.WAITING: frozenset({ChannelState.AUTHENTICATING, ChannelState.WAITING, ChannelState.DENIED}),
+    ChannelState.DENIED: frozenset({ChannelState.WAITING, ChannelState.DENIED}),
+}
+
+
 class SubscriptionState(Enum):
     QUEUED = "queued"
     """To send once the channel is ready (and ``retry_at`` has come)."""
@@ -113,10 +123,15 @@ class ScopeChannel:
         elif self.state is ChannelState.READY:
             self._send_due()
 
+    def _move(self, state: ChannelState, *, retry_at: float | None = None) -> None:
+        if state not in CHANNEL_TRANSITIONS[self.state]:
+            raise RuntimeError(f"{SCOPES_DOCUMENT}: {self.state.value} -> {state.value} is not a transition")
+        self.state, self.retry_at = state, retry_at
+
     # -- sending -------------------------------------------------------------------------------------
 
     def _authenticate(self) -> None:
-        self.state, self.retry_at = ChannelState.AUTHENTICATING, None
+        self._move(ChannelState.AUTHENTICATING)
         self.ctx.conn.send(AuthToken(SCOPES_DOCUMENT, self.ctx.token, self.ctx.config.client_name))
 
     def _send_due(self) -> None:
@@ -145,7 +160,7 @@ class ScopeChannel:
         match frame:
             case Authenticated():
                 if self.state is ChannelState.AUTHENTICATING:
-                    self.state = ChannelState.READY
+                    self._move(ChannelState.READY)
                     self._send_due()
             case PermissionDenied(reason=reason):
                 self._denied(reason)
@@ -169,9 +184,9 @@ class ScopeChannel:
             raise AuthRejected(code, reason)
         self._error(code, reason, None)
         if code in PASSING_CODES:
-            self.state, self.retry_at = ChannelState.WAITING, self.ctx.clock() + self.ctx.config.refusal_retry
+            self._move(ChannelState.WAITING, retry_at=self.ctx.clock() + self.ctx.config.refusal_retry)
         else:
-            self.state = ChannelState.DENIED
+            self._move(ChannelState.DENIED)
         for sub in self.subscriptions.values():  # whatever was sent went unheard
             sub.state, sub.retry_at = SubscriptionState.QUEUED, None
 

@@ -251,8 +251,7 @@ class DeviceSession:
         if link is None or link.state in CLOSED or link.state is LinkState.DENIED:
             return  # not open on this connection (any more): what comes is the end of an earlier exchange
         match frame:
-            case Authenticated(scope=scope):
-                link.scope = scope
+            case Authenticated():
                 if link.state is LinkState.AUTHENTICATING:
                     link.move(LinkState.EXCHANGING)
             case PermissionDenied(reason=reason):

@@ -69,8 +69,8 @@ def test_a_waiting_state_needs_its_time_and_only_those_take_one() -> None:
 
 def test_reopening_starts_a_new_exchange() -> None:
     link = Link("work_order:WO-1", state=LinkState.SENDING, last_sent=7, last_code="rate_limited",
-                refused=Refused.STEP2, scope="read-write")
+                refused=Refused.STEP2, error=("readonly", "read only"))
     link.inflight.append((7,))
     link.move(LinkState.REOPENING, due=1.0)
     link.move(LinkState.QUEUED)
-    assert (link.last_sent, link.last_code, link.refused, link.scope, list(link.inflight)) == (0, None, None, None, [])
+    assert (link.last_sent, link.last_code, link.refused, link.error, list(link.inflight)) == (0, None, None, None, [])
