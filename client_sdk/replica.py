@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import TypeVar
@@ -29,7 +29,8 @@ from client_sdk.events import ChangeOrigin, Listeners, OutboxEntry, RecordChange
 from client_sdk.follows import Follows
 from client_sdk.names import record_type
 from client_sdk.outbox import Outbox
-from client_sdk.scopes import Departures, ScopeChange, ScopeTable, Subscription, subscription_id
+from client_sdk.scope_following import ScopeFollowing
+from client_sdk.scopes import ScopeChange, ScopeTable
 from conflict import Hlc, project_document
 
 T = TypeVar("T")
@@ -53,9 +54,10 @@ class LocalReplica:
         self._follows = follows
         """Documents followed by name (``follow`` and local edits); scope members are in ``scopes``."""
         self._docs = DocumentStates(db)
-        self._departures = Departures(followed=follows.__contains__, pending=outbox.count, forget=self._forget)
         self._wall_clock = wall_clock
         self._lock = asyncio.Lock()
+        self._scope_following = ScopeFollowing(db, self._lock, table=scopes, docs=self._docs, follows=follows,
+                                               outbox=outbox)
         self.on_change: Listeners[RecordChange] = Listeners()
         """One call per committed change of a record, local or remote."""
         self.on_outbox: Listeners[str] = Listeners()
@@ -63,7 +65,7 @@ class LocalReplica:
         the sync client reports those as ``Acknowledged``)."""
         self.on_follow: Listeners[str] = Listeners()
         """Called with a document name when the device starts following it by name (scope members: ``on_scope``)."""
-        self.on_scope: Listeners[ScopeChange] = Listeners()
+        self.on_scope: Listeners[ScopeChange] = self._scope_following.on_scope
         """Called once per committed change of a subscription: followed, unfollowed, members updated."""
 
     @classmethod
@@ -94,7 +96,7 @@ class LocalReplica:
         hlc = Hlc(device, lambda: int(wall_clock() * 1000), last=last)
         replica = cls(db, path, device=device, hlc=hlc, outbox=box, scopes=scopes, follows=follows,
                       wall_clock=wall_clock)
-        await replica._sweep_leaving()  # a crash may have come between an acknowledgement and the sweep
+        await replica._scope_following.sweep_leaving()  # a crash may have come between an acknowledgement and the sweep
         return replica
 
     async def close(self) -> None:
@@ -238,24 +240,14 @@ class LocalReplica:
 
         Following it again with the same params is the same subscription (``keep_removed`` is updated).
         """
-        sub = Subscription(id=subscription_id(scope, params), scope=scope, params=dict(params or {}),
-                           keep_removed=keep_removed)
-        async with self._lock:
-            old = self.scopes.get(sub.id)
-            if old is not None and old.keep_removed == keep_removed:
-                return sub.id
-            async with storage.transaction(self._db):
-                followed = await self.scopes.follow(sub)
-            followed()
-        self.on_scope.emit(ScopeChange(subscription=sub.id))
-        return sub.id
+        return await self._scope_following.follow(scope, params, keep_removed=keep_removed)
 
     async def unfollow_scope(self, id: str, *, forget: bool = True) -> ScopeChange | None:
         """Stop following subscription ``id``; ``forget`` deletes the local copies no other follow holds.
 
         A document with unacknowledged edits is kept until they are stored. ``None`` for an unknown id.
         """
-        return await self._change_scope(id, lambda: self.scopes.unfollow(id, self._departures, forget=forget))
+        return await self._scope_following.unfollow(id, forget=forget)
 
     async def apply_scope_members(self, id: str, version: int, *, members: Iterable[str] | None = None,
                                   added: Iterable[str] = (), removed: Iterable[str] = ()) -> ScopeChange | None:
@@ -266,40 +258,8 @@ class LocalReplica:
         follow are deleted unless the scope keeps them or they have unacknowledged edits (kept until stored).
         ``None`` when ``id`` is not followed (any more).
         """
-        return await self._change_scope(id, lambda: self.scopes.update(
-            id, version, self._departures, members=members, added=added, removed=removed))
-
-    async def _change_scope(self, id: str, change: Callable[[], Awaitable[tuple[ScopeChange, Callable[[], None]]]],
-                            ) -> ScopeChange | None:
-        async with self._lock:
-            if self.scopes.get(id) is None:
-                return None
-            async with storage.transaction(self._db):
-                result, step = await change()
-            self._committed(step, result)
-        self.on_scope.emit(result)
-        return result
-
-    async def _sweep_leaving(self) -> list[str]:
-        """Delete the documents that left every scope and whose outbox is empty now; returns them."""
-        async with self._lock:
-            if not self.scopes.leaving:
-                return []
-            async with storage.transaction(self._db):
-                done, swept = await self.scopes.sweep(self._departures)
-            self._committed(swept, ScopeChange(subscription="", deleted=tuple(done)))
-            return done
-
-    def _committed(self, step: Callable[[], None], change: ScopeChange) -> None:
-        step()
-        for name in change.deleted:
-            self._docs.drop(name)
-
-    async def _forget(self, names: Iterable[str]) -> None:
-        """Delete local copies (state and projection), inside the current transaction."""
-        names = list(names)
-        await self._docs.delete(names)
-        await projections.delete(self._db, names)
+        return await self._scope_following.apply_members(id, version, members=members, added=added,
+                                                         removed=removed)
 
     @property
     def loaded(self) -> list[str]:
@@ -389,5 +349,5 @@ class LocalReplica:
                 removed, committed = await self._outbox.remove(ids)
             committed()
         if self.scopes.leaving:
-            await self._sweep_leaving()
+            await self._scope_following.sweep_leaving()
         return removed  # no event: the caller (the sync session) is the one who knows
