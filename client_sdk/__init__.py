@@ -24,8 +24,7 @@ from client_sdk.errors import (
 from client_sdk.events import ChangeOrigin, OutboxEntry, RecordChange, RecordView
 from client_sdk.names import record_name
 from client_sdk.records import Records
-from client_sdk.replica import LocalReplica
-from client_sdk.scopes import ScopeChange, Subscription, subscription_id
+from client_sdk.replica import LocalReplica, ScopeChange, Subscription, subscription_id
 from client_sdk.state import (
     Acknowledged,
     ClientStatus,

@@ -17,8 +17,7 @@ from pycrdt import Doc, Text
 from client_sdk.errors import RecordError, RecordNotFound
 from client_sdk.events import RecordChange, RecordView
 from client_sdk.names import record_name, record_type
-from client_sdk.projections import DELETED_FIELD
-from client_sdk.replica import LocalReplica
+from client_sdk.replica import DELETED_FIELD, LocalReplica
 from conflict import (
     CLOCKS_ROOT,
     RECORD_ROOT,

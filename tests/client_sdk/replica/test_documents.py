@@ -7,8 +7,8 @@ from pathlib import Path
 import aiosqlite
 from pycrdt import Doc, Map
 
-from client_sdk import storage
-from client_sdk.documents import DocumentStates
+from client_sdk.replica import storage
+from client_sdk.replica.documents import DocumentStates
 from sync.protocol import EMPTY_STATE_VECTOR
 
 

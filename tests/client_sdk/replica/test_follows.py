@@ -6,8 +6,8 @@ from pathlib import Path
 
 import aiosqlite
 
-from client_sdk import storage
-from client_sdk.follows import Follows
+from client_sdk.replica import storage
+from client_sdk.replica.follows import Follows
 
 
 async def _follows(db: aiosqlite.Connection) -> Follows:

@@ -3,8 +3,7 @@
 Every change is one SQLite transaction (WAL, ``synchronous=FULL``): a local edit writes the document state,
 its outbox entry and the record's projection together, a remote update writes the state and the projection.
 An app killed at any instant therefore finds either the whole edit or none of it. Each table has its own
-module (``documents``, ``outbox``, ``projections``, ``follows``, ``scopes``; ``storage`` opens the file); this
-one runs the changes across them.
+module in this package (``storage`` opens the file); this one runs the changes across them.
 
 All access is serialised by one lock: the replica is one writer, and the order of its commits is the order
 of the edits, which is the order their updates must reach the hub in.
@@ -22,15 +21,15 @@ from typing import TypeVar
 import aiosqlite
 from pycrdt import Doc, merge_updates
 
-from client_sdk import projections, storage
-from client_sdk.documents import DocumentStates
+from client_sdk.replica import projections, storage
+from client_sdk.replica.documents import DocumentStates
 from client_sdk.errors import RecordError, RecordNotFound, ReplicaError
 from client_sdk.events import ChangeOrigin, Listeners, OutboxEntry, RecordChange, RecordView
-from client_sdk.follows import Follows
+from client_sdk.replica.follows import Follows
 from client_sdk.names import record_type
-from client_sdk.outbox import Outbox
-from client_sdk.scope_following import ScopeFollowing
-from client_sdk.scopes import ScopeChange, ScopeTable
+from client_sdk.replica.outbox import Outbox
+from client_sdk.replica.scope_following import ScopeFollowing
+from client_sdk.replica.scopes import ScopeChange, ScopeTable
 from conflict import Hlc, project_document
 
 T = TypeVar("T")
@@ -232,7 +231,7 @@ class LocalReplica:
     def is_followed(self, name: str) -> bool:
         return name in self._follows or self.scopes.holds(name)
 
-    # -- scopes (``client_sdk.scopes``) ------------------------------------------------------------------
+    # -- scopes (``client_sdk.replica.scopes``) ------------------------------------------------------------------
 
     async def follow_scope(self, scope: str, params: Mapping[str, str] | None = None, *,
                            keep_removed: bool = False) -> str:
@@ -313,7 +312,7 @@ class LocalReplica:
             doc = await self._docs.load(name) or Doc()
             return doc.get_update(state_vector)
 
-    # -- outbox (``client_sdk.outbox``) ---------------------------------------------------------------
+    # -- outbox (``outbox``) ---------------------------------------------------------------
 
     def pending_count(self, name: str | None = None) -> int:
         """Unacknowledged outbox entries (of document ``name``); from memory, no query."""

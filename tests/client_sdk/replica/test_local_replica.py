@@ -13,11 +13,11 @@ import pytest
 from pycrdt import Array, Doc, Map
 
 from client_sdk import ChangeOrigin, LocalReplica, RecordChange, RecordError, RecordNotFound, Records, ReplicaError
-from client_sdk import projections
+from client_sdk.replica import projections
 from conflict import parse_clocks
 from sync.protocol import decode_state_vector
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 
 
 def record_of(doc: Doc) -> dict:

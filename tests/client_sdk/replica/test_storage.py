@@ -8,7 +8,7 @@ import aiosqlite
 import pytest
 
 from client_sdk import ReplicaError
-from client_sdk import storage
+from client_sdk.replica import storage
 
 
 async def _nothing(db: aiosqlite.Connection) -> None:

@@ -15,7 +15,7 @@ from typing import TypeVar
 
 import aiosqlite
 
-from client_sdk import documents, follows, outbox, projections, scopes
+from client_sdk.replica import documents, follows, outbox, projections, scopes
 from client_sdk.errors import ReplicaError
 from conflict import HlcTimestamp
 

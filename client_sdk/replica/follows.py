@@ -1,6 +1,6 @@
 """Documents followed by name (``LocalReplica.follow`` and every record edited here), kept across restarts.
 
-Scope members are followed through their subscriptions (``client_sdk.scopes``); a document is synced while
+Scope members are followed through their subscriptions (``client_sdk.replica.scopes``); a document is synced while
 either holds it. As with the other tables, the in-memory set changes only once the write has committed.
 """
 

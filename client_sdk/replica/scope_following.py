@@ -1,6 +1,6 @@
 """Following sync scopes: each change of a subscription committed in one transaction, with what it deletes.
 
-The scope tables (``client_sdk.scopes``) decide what a change does to the device's documents; this module
+The scope tables (``client_sdk.replica.scopes``) decide what a change does to the device's documents; this module
 runs it under the replica's lock and in one of its transactions, deletes the local copies of documents that
 left every follow (state and projection), and tells the listeners once the change has committed.
 """
@@ -12,12 +12,12 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 
 import aiosqlite
 
-from client_sdk import projections, storage
-from client_sdk.documents import DocumentStates
+from client_sdk.replica import projections, storage
+from client_sdk.replica.documents import DocumentStates
 from client_sdk.events import Listeners
-from client_sdk.follows import Follows
-from client_sdk.outbox import Outbox
-from client_sdk.scopes import Departures, ScopeChange, ScopeTable, Subscription, subscription_id
+from client_sdk.replica.follows import Follows
+from client_sdk.replica.outbox import Outbox
+from client_sdk.replica.scopes import Departures, ScopeChange, ScopeTable, Subscription, subscription_id
 
 Change = Callable[[], Awaitable[tuple[ScopeChange, Callable[[], None]]]]
 """One write to the scope tables: its outcome and the step to run once it committed."""
