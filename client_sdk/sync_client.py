@@ -6,6 +6,9 @@ stops and reports ``AuthRejected`` until ``set_token``) or ``max_attempts`` is r
 (offline, connecting, syncing, synced), the pending count and the last error change only through
 ``_set_state`` and ``_report``, and every change is also an event.
 
+The waits (``wait_synced``, ``wait_for``) fail loudly: a refusal that waiting cannot cure raises
+``SyncFailed`` at once, with its code; a timeout raises ``SyncTimeout`` saying what was still pending.
+
 ``follow`` and ``unfollow`` manage sync scopes: they write to the replica (so they work offline and last
 across restarts) and take effect on the current connection, or on the next one.
 """
@@ -150,19 +153,23 @@ class SyncClient:
         return SyncFailed(first.code, first.message + more, document=first.document)
 
     def _timeout(self, timeout: float | None) -> SyncTimeout:
+        """What was still pending when a wait ran out of time, for its error."""
         pending = {name: self.replica.pending_count(name) for name in self.replica.pending_documents()}
-        session = self._session
-        unsynced = list(session.unsynced()) if session is not None else self.replica.followed()
-        parts = [f"{self._state.value} after {timeout} s"]
+        parts = [f"not done after {timeout} s (the client is {self._state.value})"]
         if pending:
-            count = sum(pending.values())
-            parts.append(f"{count} outbox {'entry' if count == 1 else 'entries'} unacknowledged "
-                         f"({_some(f'{name}: {count}' for name, count in pending.items())})")
-        if session is not None and unsynced:
+            total = sum(pending.values())
+            parts.append(f"{total} outbox {'entry' if total == 1 else 'entries'} unacknowledged "
+                         f"({_some(f'{name}: {n}' for name, n in pending.items())})")
+        session = self._session
+        if session is not None:
             states = session.unsynced()
-            parts.append(f"not in sync: {_some(f'{name} ({state.value})' for name, state in states.items())}")
-        elif unsynced:
-            parts.append(f"followed, not synced: {_some(unsynced)}")
+            unsynced = list(states)
+            if states:
+                parts.append(f"not in sync: {_some(f'{name} ({state.value})' for name, state in states.items())}")
+        else:
+            unsynced = self.replica.followed()
+            if unsynced:
+                parts.append(f"followed, not synced: {_some(unsynced)}")
         error = self._last_error
         parts.append("last error: " + (f"{error.code} ({error.document or '-'}): {error.message}" if error else "none"))
         return SyncTimeout("; ".join(parts), pending=pending, unsynced=unsynced, last_error=error)

@@ -14,8 +14,9 @@ import pytest
 
 from client_sdk import (
     Connected, ErrorReported, LocalReplica, RecordError, Records, ReplicaError, ScopeUpdated,
-    SyncClient, SyncProgress, SyncState, projections, subscription_id,
+    SyncClient, SyncProgress, SyncState, subscription_id,
 )
+from client_sdk.replica import projections
 from sync.protocol import AuthToken, Stateless, Sync, SyncStep
 from sync.protocol.control import SCOPES_DOCUMENT, ErrorNotice, ScopeMembers, Subscribe
 from tests.client_sdk.devices import FAST, Device, Devices, eventually, holds
