@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from client_sdk.backoff import Backoff
 from client_sdk.config import SyncConfig
-from client_sdk.connection import Traffic
 from client_sdk.errors import (
     AuthRejected, ClientError, HubProtocolError, LinkDead, RecordError, RecordNotFound, ReplicaError, SyncFailed,
     SyncTimeout,
@@ -25,6 +24,7 @@ from client_sdk.events import ChangeOrigin, OutboxEntry, RecordChange, RecordVie
 from client_sdk.names import record_name
 from client_sdk.records import Records
 from client_sdk.replica import LocalReplica, ScopeChange, Subscription, subscription_id
+from client_sdk.session import Traffic
 from client_sdk.state import (
     Acknowledged,
     ClientStatus,

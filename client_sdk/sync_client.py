@@ -25,12 +25,10 @@ from typing import Any, TypeVar
 
 from client_sdk.backoff import Backoff
 from client_sdk.config import SyncConfig
-from client_sdk.connection import OPEN_ERRORS, Connection, Traffic
-from client_sdk.context import SessionContext
 from client_sdk.errors import AuthRejected, HubProtocolError, LinkDead, ReplicaError, SyncFailed, SyncTimeout
 from client_sdk.events import Listeners
 from client_sdk.replica import LocalReplica, ScopeChange, subscription_id
-from client_sdk.session import DeviceSession
+from client_sdk.session import OPEN_ERRORS, Connection, DeviceSession, SessionContext, Traffic
 from client_sdk.state import (
     ClientStatus, Connected, Disconnected, ErrorReported, ReconnectScheduled, StateChanged, SyncError, SyncEvent,
     SyncProgress, SyncState, check_transition,

@@ -26,12 +26,12 @@ import asyncio
 import logging
 from collections.abc import Iterable
 
-from client_sdk.context import SessionContext
 from client_sdk.errors import AuthRejected, ReplicaError
-from client_sdk.link import CLOSED, FLOWING, UNANSWERED, TRANSITIONS, Link, LinkState, Refused, covers
-from client_sdk.refusals import BLOCKING_CODES, PASSING_CODES, TOKEN_CODES, denial_code
 from client_sdk.replica import ScopeChange
-from client_sdk.scope_channel import ScopeChannel
+from client_sdk.session.context import SessionContext
+from client_sdk.session.link import CLOSED, FLOWING, TRANSITIONS, UNANSWERED, Link, LinkState, Refused, covers
+from client_sdk.session.refusals import BLOCKING_CODES, PASSING_CODES, TOKEN_CODES, denial_code
+from client_sdk.session.scope_channel import ScopeChannel
 from client_sdk.state import Acknowledged, DocumentSynced, SyncError
 from sync.protocol import (
     EMPTY_UPDATE, Authenticated, AuthToken, Close, Frame, PermissionDenied, ProtocolError, Stateless, Sync, SyncStatus,

@@ -17,9 +17,9 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from enum import Enum
 
-from client_sdk.context import SessionContext
 from client_sdk.errors import AuthRejected
-from client_sdk.refusals import PASSING_CODES, TOKEN_CODES, denial_code
+from client_sdk.session.context import SessionContext
+from client_sdk.session.refusals import PASSING_CODES, TOKEN_CODES, denial_code
 from client_sdk.state import ScopeUpdated
 from sync.protocol import Authenticated, AuthToken, Frame, PermissionDenied, ProtocolError, Stateless
 from sync.protocol.control import (

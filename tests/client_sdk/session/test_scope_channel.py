@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from client_sdk.scope_channel import CHANNEL_TRANSITIONS, ChannelState
+from client_sdk.session.scope_channel import CHANNEL_TRANSITIONS, ChannelState
 
 
 def test_every_channel_state_has_its_moves_listed() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pycrdt import Doc, Map
 
-from client_sdk.link import TIMED, TRANSITIONS, Link, LinkState, Refused, covers
+from client_sdk.session.link import TIMED, TRANSITIONS, Link, LinkState, Refused, covers
 
 
 def test_a_state_vector_covers_what_it_has_seen() -> None:

@@ -7,8 +7,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from client_sdk.config import SyncConfig
-from client_sdk.connection import Connection
 from client_sdk.replica import LocalReplica
+from client_sdk.session.hub_socket import Connection
 from client_sdk.state import ErrorReported, SyncError, SyncEvent
 
 
