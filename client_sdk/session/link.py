@@ -16,6 +16,8 @@ from sync.protocol import decode_state_vector
 
 
 class LinkState(Enum):
+    """Where one document's exchange with the hub stands on the current connection."""
+
     QUEUED = "queued"
     """To open: its Auth and step 1 go out with the next batch."""
     AUTHENTICATING = "authenticating"
@@ -95,6 +97,7 @@ class Link:
     last_code: str | None = None
     """The code of the latest error notice (one may come just before or just after its refusal)."""
     refused: Refused | None = None
+    """What the latest refused frame carried, until its notice says whether to exchange again."""
     error: tuple[str, str] | None = None
     """The code and reason of the refusal that put it in ``BLOCKED`` or ``DENIED``."""
 
