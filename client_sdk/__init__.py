@@ -16,12 +16,15 @@ from __future__ import annotations
 
 from client_sdk.backoff import Backoff
 from client_sdk.config import SyncConfig
-from client_sdk.connection import Traffic
-from client_sdk.errors import AuthRejected, ClientError, RecordError, RecordNotFound, ReplicaError
+from client_sdk.errors import (
+    AuthRejected, ClientError, HubProtocolError, LinkDead, RecordError, RecordNotFound, ReplicaError, SyncFailed,
+    SyncTimeout,
+)
 from client_sdk.events import ChangeOrigin, OutboxEntry, RecordChange, RecordView
-from client_sdk.records import Records, record_name
-from client_sdk.replica import LocalReplica
-from client_sdk.scopes import ScopeChange, Subscription, subscription_id
+from client_sdk.names import record_name
+from client_sdk.records import Records
+from client_sdk.replica import LocalReplica, ScopeChange, Subscription, subscription_id
+from client_sdk.session import Traffic
 from client_sdk.state import (
     Acknowledged,
     ClientStatus,
@@ -50,6 +53,8 @@ __all__ = [
     "Disconnected",
     "DocumentSynced",
     "ErrorReported",
+    "HubProtocolError",
+    "LinkDead",
     "LocalReplica",
     "OutboxEntry",
     "ReconnectScheduled",
@@ -67,8 +72,10 @@ __all__ = [
     "SyncConfig",
     "SyncError",
     "SyncEvent",
+    "SyncFailed",
     "SyncProgress",
     "SyncState",
+    "SyncTimeout",
     "Traffic",
     "record_name",
     "subscription_id",

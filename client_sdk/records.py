@@ -16,34 +16,21 @@ from pycrdt import Doc, Text
 
 from client_sdk.errors import RecordError, RecordNotFound
 from client_sdk.events import RecordChange, RecordView
-from client_sdk.projections import DELETED_FIELD
-from client_sdk.replica import LocalReplica
+from client_sdk.names import record_name, record_type
+from client_sdk.replica import DELETED_FIELD, LocalReplica
 from conflict import (
     CLOCKS_ROOT,
     RECORD_ROOT,
     RECORD_TYPES,
     DocumentContent,
-    DomainError,
     RecordType,
     append_entry,
-    parse_document_name,
     read_document,
-    record_type_for,
     write_field,
 )
 
 #: List roots only the hub appends to (status changes it accepted).
 HUB_OWNED_LISTS = frozenset({"history"})
-
-
-def record_name(record_type: str, record_id: str) -> str:
-    """The document name of a record: ``work_order:WO-1042``."""
-    name = f"{record_type}:{record_id}"
-    try:
-        parse_document_name(name)
-    except DomainError as exc:
-        raise RecordError(str(exc)) from None
-    return name
 
 
 class Records:
@@ -55,13 +42,6 @@ class Records:
         self.roles = frozenset(roles)
 
     # -- helpers -------------------------------------------------------------------------------------
-
-    @staticmethod
-    def _kind(name: str) -> RecordType:
-        try:
-            return record_type_for(name)
-        except DomainError as exc:
-            raise RecordError(str(exc)) from None
 
     @staticmethod
     def _check_field(kind: RecordType, field: str) -> None:
@@ -108,7 +88,7 @@ class Records:
 
     async def set(self, name: str, fields: Mapping[str, Any] | None = None, /, **more: Any) -> RecordView:
         """Set scalar fields (``None`` removes one); each write is stamped with this device's HLC time."""
-        kind = self._kind(name)
+        kind = record_type(name)
         values = {**(fields or {}), **more}
         await self.replica.edit(name, lambda doc: self._write(doc, kind, values))
         return await self._view(name)
@@ -118,7 +98,7 @@ class Records:
 
         An entry whose ``id`` matches an existing item is that item's new version.
         """
-        kind = self._kind(name)
+        kind = record_type(name)
         if root not in kind.list_roots:
             raise RecordError(f"{kind.name}.{root} is not a list; lists: {', '.join(kind.list_roots)}")
         if root in HUB_OWNED_LISTS:
@@ -134,7 +114,7 @@ class Records:
         ``index`` defaults to the end. Concurrent splices by others merge character by character. Returns the
         new text.
         """
-        kind = self._kind(name)
+        kind = record_type(name)
         if root not in kind.text_roots:
             raise RecordError(f"{kind.name}.{root} is not a text field")
 
@@ -154,7 +134,7 @@ class Records:
 
     async def delete(self, name: str) -> RecordView:
         """Delete a record: a tombstone field, so every replica and the hub learn it; queries skip it."""
-        kind = self._kind(name)
+        kind = record_type(name)
         await self.replica.edit(name, lambda doc: self._write(doc, kind, {DELETED_FIELD: True}))
         return await self._view(name)
 
@@ -166,7 +146,7 @@ class Records:
 
     async def content(self, name: str) -> DocumentContent:
         """The raw roots: scalar fields, their stamps, every version of every list entry, texts."""
-        kind = self._kind(name)
+        kind = record_type(name)
         return await self.replica.read(name, lambda doc: read_document(doc, kind))
 
     async def query(self, *, type: str | None = None, status: str | None = None, assignee: str | None = None,

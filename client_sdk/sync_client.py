@@ -6,6 +6,9 @@ stops and reports ``AuthRejected`` until ``set_token``) or ``max_attempts`` is r
 (offline, connecting, syncing, synced), the pending count and the last error change only through
 ``_set_state`` and ``_report``, and every change is also an event.
 
+The waits (``wait_synced``, ``wait_for``) fail loudly: a refusal that waiting cannot cure raises
+``SyncFailed`` at once, with its code; a timeout raises ``SyncTimeout`` saying what was still pending.
+
 ``follow`` and ``unfollow`` manage sync scopes: they write to the replica (so they work offline and last
 across restarts) and take effect on the current connection, or on the next one.
 """
@@ -17,17 +20,15 @@ import contextlib
 import logging
 import random as _random
 import time
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from typing import Any, TypeVar
 
 from client_sdk.backoff import Backoff
 from client_sdk.config import SyncConfig
-from client_sdk.connection import OPEN_ERRORS, Connection, HubProtocolError, LinkDead, Traffic
-from client_sdk.errors import AuthRejected, ReplicaError
+from client_sdk.errors import AuthRejected, HubProtocolError, LinkDead, ReplicaError, SyncFailed, SyncTimeout
 from client_sdk.events import Listeners
-from client_sdk.replica import LocalReplica
-from client_sdk.scopes import ScopeChange, subscription_id
-from client_sdk.session import DeviceSession
+from client_sdk.replica import LocalReplica, ScopeChange, subscription_id
+from client_sdk.session import OPEN_ERRORS, Connection, DeviceSession, SessionContext, Traffic
 from client_sdk.state import (
     ClientStatus, Connected, Disconnected, ErrorReported, ReconnectScheduled, StateChanged, SyncError, SyncEvent,
     SyncProgress, SyncState, check_transition,
@@ -67,6 +68,8 @@ class SyncClient:
         self._changed = asyncio.Event()
         self._work = asyncio.Event()
         self._progress: tuple[int, int] | None = None
+        self._failure: SyncFailed | None = None
+        """Why the client stopped for good (a refused token, or it gave up), until it is started again."""
         self._writes: set[asyncio.Task[Any]] = set()
         """``follow``/``unfollow`` writes still running; ``close`` waits for them."""
         self._unsubscribe = [replica.on_outbox.add(self._outbox_changed), replica.on_follow.add(self._followed),
@@ -81,7 +84,7 @@ class SyncClient:
     @property
     def pending(self) -> int:
         """Local updates not yet acknowledged by the hub."""
-        return self.replica.outbox.count()
+        return self.replica.pending_count()
 
     @property
     def last_error(self) -> SyncError | None:
@@ -103,17 +106,71 @@ class SyncClient:
         return self._events.add(callback)
 
     async def wait_for(self, predicate: Callable[[SyncClient], bool], timeout: float | None = None) -> None:
-        """Wait until ``predicate(self)`` holds (checked after every change); ``TimeoutError`` otherwise."""
+        """Wait until ``predicate(self)`` holds (checked after every change).
+
+        Raises ``SyncFailed`` at once when the client has stopped for good (the hub refused the token, or the
+        client gave up): nothing can change then until ``set_token`` or ``start``. Raises ``SyncTimeout`` (a
+        ``TimeoutError``) when ``timeout`` seconds pass first; its message says what is still pending.
+        """
+        await self._wait(predicate, timeout, lambda: self._failure)
+
+    async def wait_synced(self, timeout: float | None = None) -> None:
+        """Wait until every followed document is in sync and the outbox is empty.
+
+        Raises as ``wait_for`` does, and also at once when the hub refused a followed document for good on
+        this connection (``forbidden``, ``unknown_record_type``, ``invalid_document_name``...): the error
+        names the document, which the app should stop following.
+        """
+        await self._wait(lambda client: client.state is SyncState.SYNCED and client.pending == 0, timeout,
+                         self._refusal)
+
+    async def _wait(self, predicate: Callable[[SyncClient], bool], timeout: float | None,
+                    failure: Callable[[], SyncFailed | None]) -> None:
         async def until() -> None:
             while not predicate(self):
+                failed = failure()
+                if failed is not None:
+                    raise failed
                 self._changed.clear()
                 await self._changed.wait()
 
-        await asyncio.wait_for(until(), timeout)
+        try:
+            await asyncio.wait_for(until(), timeout)
+        except TimeoutError:
+            raise self._timeout(timeout) from None
 
-    async def wait_synced(self, timeout: float | None = None) -> None:
-        """Wait until every followed document is in sync and the outbox is empty."""
-        await self.wait_for(lambda client: client.state is SyncState.SYNCED and client.pending == 0, timeout)
+    def _refusal(self) -> SyncFailed | None:
+        """Why waiting for the sync is hopeless now, if it is."""
+        if self._failure is not None:
+            return self._failure
+        refused = self._session.refused() if self._session is not None else []
+        if not refused:
+            return None
+        first = refused[0]
+        more = f" (and {len(refused) - 1} more documents refused)" if len(refused) > 1 else ""
+        return SyncFailed(first.code, first.message + more, document=first.document)
+
+    def _timeout(self, timeout: float | None) -> SyncTimeout:
+        """What was still pending when a wait ran out of time, for its error."""
+        pending = {name: self.replica.pending_count(name) for name in self.replica.pending_documents()}
+        parts = [f"not done after {timeout} s (the client is {self._state.value})"]
+        if pending:
+            total = sum(pending.values())
+            parts.append(f"{total} outbox {'entry' if total == 1 else 'entries'} unacknowledged "
+                         f"({_some(f'{name}: {n}' for name, n in pending.items())})")
+        session = self._session
+        if session is not None:
+            states = session.unsynced()
+            unsynced = list(states)
+            if states:
+                parts.append(f"not in sync: {_some(f'{name} ({state.value})' for name, state in states.items())}")
+        else:
+            unsynced = self.replica.followed()
+            if unsynced:
+                parts.append(f"followed, not synced: {_some(unsynced)}")
+        error = self._last_error
+        parts.append("last error: " + (f"{error.code} ({error.document or '-'}): {error.message}" if error else "none"))
+        return SyncTimeout("; ".join(parts), pending=pending, unsynced=unsynced, last_error=error)
 
     # -- scopes ----------------------------------------------------------------------------------------
 
@@ -155,6 +212,7 @@ class SyncClient:
         """Start syncing in the background (no-op when running)."""
         if not self.running:
             self._backoff.reset()
+            self._failure = None
             self._task = asyncio.create_task(self._run(), name="fieldsync-sync-client")
 
     async def stop(self) -> None:
@@ -190,7 +248,7 @@ class SyncClient:
 
     async def _run(self) -> None:
         while True:
-            while not (self.replica.followed() or self.replica.outbox.count()
+            while not (self.replica.followed() or self.replica.pending_count()
                        or self.replica.scopes.subscriptions()):
                 self._work.clear()
                 await self._work.wait()  # nothing to sync: do not hold a socket the hub would time out
@@ -205,7 +263,7 @@ class SyncClient:
                     await self._serve(conn)
                 except AuthRejected as exc:
                     self._set_state(SyncState.OFFLINE)
-                    self._report(SyncError(code=exc.code, message=exc.reason, fatal=True))
+                    self._stop_for_good(exc)
                     return
                 except Exception as exc:  # a field device keeps trying; the bug is logged with its trace
                     log.exception("sync connection failed")
@@ -213,15 +271,14 @@ class SyncClient:
             self._set_state(SyncState.OFFLINE)
             delay = self._backoff.next_delay()
             if delay is None:
-                self._report(SyncError(code="gave_up", fatal=True,
-                                       message=f"no sync after {self._backoff.attempts} attempts"))
+                self._stop_for_good(SyncFailed("gave_up", f"no sync after {self._backoff.attempts} attempts"))
                 return
             self._events.emit(ReconnectScheduled(self._backoff.attempts, delay))
             await self._sleep(delay)
 
     async def _serve(self, conn: Connection) -> None:
-        session = DeviceSession(conn, self.replica, self._token, config=self.config,
-                                report=self._report_event, changed=self._recompute)
+        session = DeviceSession(SessionContext(conn, self.replica, self._token, self.config, clock=time.monotonic,
+                                               report=self._report_event, changed=self._recompute))
         self._session = session
         self._progress = None
         self._events.emit(Connected())
@@ -275,6 +332,10 @@ class SyncClient:
     def _report(self, error: SyncError) -> None:
         self._report_event(ErrorReported(error))
 
+    def _stop_for_good(self, failure: SyncFailed) -> None:
+        self._failure = failure  # before the report: the report wakes the waits, which raise it
+        self._report(SyncError(code=failure.code, message=failure.message, fatal=True))
+
     def _report_event(self, event: SyncEvent) -> None:
         if isinstance(event, ErrorReported):
             self._last_error = event.error
@@ -283,20 +344,27 @@ class SyncClient:
         self._changed.set()
 
     def _outbox_changed(self, name: str) -> None:
-        if self._session is not None:
-            self._session.outbox_changed(name)
-        self._work.set()
-        self._changed.set()
+        self._to_session(lambda session: session.outbox_changed(name))
+        self._changed.set()  # the pending count grew
 
     def _followed(self, name: str) -> None:
-        if self._session is not None:
-            self._session.follow(name)
-        self._work.set()
+        self._to_session(lambda session: session.follow(name))
 
     def _scope_changed(self, change: ScopeChange) -> None:
+        self._to_session(lambda session: session.scope_changed(change))
+
+    def _to_session(self, act: Callable[[DeviceSession], None]) -> None:
+        """Act on the current connection, if any; and wake the loop that waits for something to sync."""
         if self._session is not None:
-            self._session.scope_changed(change)
+            act(self._session)
         self._work.set()
+
+
+def _some(items: Iterable[str], most: int = 8) -> str:
+    """The first ``most`` of ``items``, joined, and how many more there are."""
+    items = list(items)
+    more = f", and {len(items) - most} more" if len(items) > most else ""
+    return ", ".join(items[:most]) + more
 
 
 async def _first_to_end(*coroutines: Coroutine[Any, Any, None]) -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.client_sdk.devices import Devices
+from tests.client_sdk.scripted_hub import ScriptedHub
 
 
 @pytest.fixture
@@ -16,3 +17,10 @@ async def devices(tmp_path: Path) -> AsyncIterator[Devices]:
     made = Devices(tmp_path)
     yield made
     await made.close()
+
+
+@pytest.fixture
+async def scripted() -> AsyncIterator[ScriptedHub]:
+    """The stand-in hub the devices of a test talk to."""
+    async with ScriptedHub() as hub:
+        yield hub

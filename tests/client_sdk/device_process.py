@@ -43,7 +43,7 @@ async def offline_edit(args: argparse.Namespace) -> None:
     unreachable = SyncClient(replica, args.dead_url, args.token, config=FAST)
     unreachable.start()
     await unreachable.wait_for(lambda client: client.last_error is not None, 10)
-    say("OFFLINE", json.dumps({name: replica.outbox.count(name) for name in args.names}))
+    say("OFFLINE", json.dumps({name: replica.pending_count(name) for name in args.names}))
     await asyncio.Event().wait()  # trying to reconnect until SIGKILL
 
 

@@ -14,8 +14,9 @@ import pytest
 
 from client_sdk import (
     Connected, ErrorReported, LocalReplica, RecordError, Records, ReplicaError, ScopeUpdated,
-    SyncClient, SyncProgress, SyncState, projections, subscription_id,
+    SyncClient, SyncProgress, SyncState, subscription_id,
 )
+from client_sdk.replica import projections
 from sync.protocol import AuthToken, Stateless, Sync, SyncStep
 from sync.protocol.control import SCOPES_DOCUMENT, ErrorNotice, ScopeMembers, Subscribe
 from tests.client_sdk.devices import FAST, Device, Devices, eventually, holds
@@ -24,13 +25,6 @@ from tests.client_sdk.scripted_hub import ScriptedHub
 SCOPE = "my_work_orders"
 Replicas = Callable[..., Awaitable[LocalReplica]]
 """Opens a device's replica file (``replicas()`` opens ``tablet.db``)."""
-
-
-@pytest.fixture
-async def scripted() -> AsyncIterator[ScriptedHub]:
-    """The stand-in hub the devices of a test talk to."""
-    async with ScriptedHub() as hub:
-        yield hub
 
 
 @pytest.fixture

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 import pytest
 
 from pycrdt import Map
 
 from client_sdk import (
-    Acknowledged, ChangeOrigin, Connected, DocumentSynced, ErrorReported, RecordChange, StateChanged, SyncConfig,
-    SyncState,
+    Acknowledged, AuthRejected, ChangeOrigin, ClientError, Connected, DocumentSynced, ErrorReported, RecordChange,
+    StateChanged, SyncConfig, SyncFailed, SyncState, SyncTimeout,
 )
 from tests.client_sdk.devices import Device, Devices, eventually
+from tests.client_sdk.scripted_hub import ScriptedHub
 from tests.client_sdk.netproxy import proxy_to
 from tests.support.hub import HubProcess
 from tests.support.stored import stored_doc
@@ -204,3 +206,64 @@ async def test_a_document_the_role_may_not_open_is_denied_alone(hub: HubProcess,
         "forbidden", "warranty_claim:WC-1/internal", False)
     assert customer.client.running and customer.client.state is SyncState.SYNCING, "the rest keeps syncing"
     assert (await customer.records.open("warranty_claim:WC-1")).body["claim_number"] == "C-1"
+
+
+# -- failing loudly: a refusal for good ends every wait at once, a timeout says what is pending ------------
+
+
+@pytest.mark.parametrize("code", ["token_invalid", "token_expired"])
+async def test_a_refused_token_makes_wait_synced_raise_that_refusal_at_once(
+        hub: HubProcess, devices: Devices, code: str) -> None:
+    token = "not-a-jwt" if code == "token_invalid" else hub.token(device="d", ttl_seconds=-60)
+    device = await devices.make(hub, "dev-a", token=token)
+    await device.records.create("work_order", "WO-1", {"status": "OPEN"})
+    started = time.monotonic()
+    device.client.start()
+    with pytest.raises(SyncFailed) as raised:
+        await device.client.wait_synced(5)
+    assert time.monotonic() - started < 1.0, "the refusal ends the wait, not the timeout"
+    assert isinstance(raised.value, AuthRejected) and isinstance(raised.value, ClientError)
+    assert raised.value.code == code and code in str(raised.value) and raised.value.message
+    with pytest.raises(SyncFailed, match=code):  # and every later wait, until a new token comes
+        await device.client.wait_for(lambda c: c.state is SyncState.SYNCED, 5)
+    device.client.set_token(hub.token(device=device.name))
+    await device.client.wait_synced(10)
+
+
+async def test_a_document_refused_for_good_makes_wait_synced_raise_naming_it(
+        hub: HubProcess, devices: Devices) -> None:
+    tablet = await devices.make(hub, "tablet")
+    await tablet.records.create("warranty_claim", "WC-1", {"status": "SUBMITTED", "claim_number": "C-1"})
+    await tablet.sync()
+    customer = await devices.make(hub, "customer-app", roles=("customer",))
+    await customer.replica.follow("warranty_claim:WC-1", "warranty_claim:WC-1/internal")
+    started = time.monotonic()
+    customer.client.start()
+    with pytest.raises(SyncFailed) as raised:
+        await customer.client.wait_synced(5)
+    assert time.monotonic() - started < 2.0
+    assert (raised.value.code, raised.value.document) == ("forbidden", "warranty_claim:WC-1/internal")
+    assert customer.client.running, "the other documents keep syncing"
+
+
+async def test_a_timeout_offline_says_what_is_pending_and_the_last_error(devices: Devices) -> None:
+    device = await devices.make(None, "lonely")  # no hub listens there
+    await device.records.create("work_order", "WO-1", {"status": "OPEN"})
+    device.client.start()
+    await device.client.wait_for(lambda c: c.last_error is not None, 5)
+    with pytest.raises(SyncTimeout) as raised:
+        await device.client.wait_synced(0.3)
+    message = str(raised.value)
+    assert isinstance(raised.value, TimeoutError) and isinstance(raised.value, ClientError)
+    assert "1 outbox entry" in message and "work_order:WO-1" in message and "unreachable" in message, message
+    assert raised.value.pending == {"work_order:WO-1": 1} and raised.value.last_error is not None
+
+
+async def test_a_timeout_online_names_the_documents_not_in_sync(scripted: ScriptedHub, devices: Devices) -> None:
+    scripted.silent.add("work_order:WO-1")  # never acknowledges anything of it
+    device = await devices.make(None, "tablet", url=scripted.url)
+    await device.records.create("work_order", "WO-1", {"status": "OPEN"})
+    device.client.start()
+    with pytest.raises(SyncTimeout) as raised:
+        await device.client.wait_synced(1)
+    assert "work_order:WO-1 (sending)" in str(raised.value) and raised.value.unsynced == ["work_order:WO-1"]

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import websockets
 from websockets.asyncio.client import ClientConnection, connect
 
-from client_sdk.errors import ClientError
+from client_sdk.errors import HubProtocolError, LinkDead
 from sync.protocol import Frame, Ping, Pong, ProtocolError, decode_frame, encode_frame
 
 log = logging.getLogger(__name__)
@@ -28,14 +28,6 @@ PONG = encode_frame(Pong())
 
 #: Errors that mean "the hub cannot be reached (now)": worth another attempt later.
 OPEN_ERRORS = (OSError, asyncio.TimeoutError, websockets.exceptions.WebSocketException)
-
-
-class LinkDead(ClientError):
-    """Nothing was received for longer than the heartbeat timeout."""
-
-
-class HubProtocolError(ClientError):
-    """The hub sent something that is not a valid frame."""
 
 
 @dataclass(slots=True)

@@ -2,8 +2,8 @@
 
 Every change is one SQLite transaction (WAL, ``synchronous=FULL``): a local edit writes the document state,
 its outbox entry and the record's projection together, a remote update writes the state and the projection.
-An app killed at any instant therefore finds either the whole edit or none of it. Documents are loaded into
-pycrdt ``Doc`` objects the first time they are needed and kept for the life of the replica.
+An app killed at any instant therefore finds either the whole edit or none of it. Each table has its own
+module in this package (``storage`` opens the file); this one runs the changes across them.
 
 All access is serialised by one lock: the replica is one writer, and the order of its commits is the order
 of the edits, which is the order their updates must reach the hub in.
@@ -12,10 +12,8 @@ of the edits, which is the order their updates must reach the hub in.
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Iterable, Mapping, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import TypeVar
@@ -23,57 +21,50 @@ from typing import TypeVar
 import aiosqlite
 from pycrdt import Doc, merge_updates
 
-from client_sdk import outbox as outbox_module
-from client_sdk import projections
-from client_sdk import scopes as scopes_module
+from client_sdk.replica import projections, storage
+from client_sdk.replica.documents import DocumentStates
 from client_sdk.errors import RecordError, RecordNotFound, ReplicaError
 from client_sdk.events import ChangeOrigin, Listeners, OutboxEntry, RecordChange, RecordView
-from client_sdk.scopes import Departures, ScopeChange, ScopeTable, Subscription, subscription_id
-from conflict import Hlc, HlcTimestamp, project_document
+from client_sdk.replica.follows import Follows
+from client_sdk.names import record_type
+from client_sdk.replica.outbox import Outbox
+from client_sdk.replica.scope_following import ScopeFollowing
+from client_sdk.replica.scopes import ScopeChange, ScopeTable
+from conflict import Hlc, project_document
 
 T = TypeVar("T")
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS documents (
-    name TEXT PRIMARY KEY,
-    state BLOB NOT NULL,
-    state_vector BLOB NOT NULL,
-    updated_at REAL NOT NULL
-);
-CREATE TABLE IF NOT EXISTS followed (name TEXT PRIMARY KEY, since REAL NOT NULL);
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-"""
-
-EMPTY_STATE_VECTOR = b"\x00"
 _LOCAL = "local"
 
 
 class LocalReplica:
     """Documents, outbox and projections of one device, in one SQLite file. Open with ``LocalReplica.open``."""
 
-    def __init__(self, db: aiosqlite.Connection, path: Path, *, device: str, hlc: Hlc, outbox: outbox_module.Outbox,
-                 scopes: ScopeTable, followed: set[str], wall_clock: Callable[[], float]) -> None:
+    def __init__(self, db: aiosqlite.Connection, path: Path, *, device: str, hlc: Hlc, outbox: Outbox,
+                 scopes: ScopeTable, follows: Follows, wall_clock: Callable[[], float]) -> None:
         self._db = db
         self.path = path
         self.device = device
         self.hlc = hlc
         """The device's hybrid logical clock; its last time is saved with every local edit."""
-        self.outbox = outbox
+        self._outbox = outbox
         self.scopes = scopes
         """The followed sync scopes and their members (read it; change it through the methods below)."""
-        self._followed = followed
+        self._follows = follows
         """Documents followed by name (``follow`` and local edits); scope members are in ``scopes``."""
-        self._departures = Departures(followed=followed.__contains__, pending=outbox.count, forget=self._forget)
+        self._docs = DocumentStates(db)
         self._wall_clock = wall_clock
-        self._docs: dict[str, Doc] = {}
         self._lock = asyncio.Lock()
+        self._scope_following = ScopeFollowing(db, self._lock, table=scopes, docs=self._docs, follows=follows,
+                                               outbox=outbox)
         self.on_change: Listeners[RecordChange] = Listeners()
         """One call per committed change of a record, local or remote."""
         self.on_outbox: Listeners[str] = Listeners()
-        """Called with a document name when its outbox entries were added or acknowledged."""
+        """Called with a document name when a local edit went into its outbox (acknowledgements are not events:
+        the sync client reports those as ``Acknowledged``)."""
         self.on_follow: Listeners[str] = Listeners()
         """Called with a document name when the device starts following it by name (scope members: ``on_scope``)."""
-        self.on_scope: Listeners[ScopeChange] = Listeners()
+        self.on_scope: Listeners[ScopeChange] = self._scope_following.on_scope
         """Called once per committed change of a subscription: followed, unfollowed, members updated."""
 
     @classmethod
@@ -92,34 +83,19 @@ class LocalReplica:
         ``wall_clock`` (Unix seconds) dates changes and drives the device's HLC.
         """
         path = Path(path)
-        try:
-            db = await aiosqlite.connect(path, isolation_level=None)
-        except sqlite3.Error as exc:
-            raise ReplicaError(f"cannot open {path}: {exc}") from exc
-        try:
-            await db.execute("PRAGMA journal_mode=WAL")
-            await db.execute("PRAGMA synchronous=FULL")
-            await db.execute("PRAGMA busy_timeout=5000")
-            await db.executescript(SCHEMA + outbox_module.SCHEMA + projections.SCHEMA + scopes_module.SCHEMA)
-            meta = dict(await db.execute_fetchall("SELECT key, value FROM meta"))
-            if meta.setdefault("device", device) != device:
-                raise ReplicaError(f"{path} is the replica of device {meta['device']!r}, not {device!r}")
-            await db.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('device', ?)", (device,))
-            last = HlcTimestamp.decode(meta["hlc"]) if "hlc" in meta else None
-            followed = {row[0] for row in await db.execute_fetchall("SELECT name FROM followed")}
-            box = outbox_module.Outbox(db, window=coalesce_ms / 1000, clock=clock, wall_clock=wall_clock)
-            await box.load()
-            scopes = ScopeTable(db)
-            await scopes.load()
-        except BaseException as exc:
-            await db.close()
-            if isinstance(exc, sqlite3.Error):
-                raise ReplicaError(f"cannot open {path}: {exc}") from exc
-            raise
+
+        async def load(db: aiosqlite.Connection) -> tuple[Outbox, ScopeTable, Follows]:
+            tables = (Outbox(db, window=coalesce_ms / 1000, clock=clock, wall_clock=wall_clock), ScopeTable(db),
+                      Follows(db))
+            for table in tables:
+                await table.load()
+            return tables
+
+        db, last, (box, scopes, follows) = await storage.open_file(path, device, load)
         hlc = Hlc(device, lambda: int(wall_clock() * 1000), last=last)
-        replica = cls(db, path, device=device, hlc=hlc, outbox=box, scopes=scopes, followed=followed,
+        replica = cls(db, path, device=device, hlc=hlc, outbox=box, scopes=scopes, follows=follows,
                       wall_clock=wall_clock)
-        await replica._sweep_leaving()  # a crash may have come between an acknowledgement and the sweep
+        await replica._scope_following.sweep_leaving()  # a crash may have come between an acknowledgement and the sweep
         return replica
 
     async def close(self) -> None:
@@ -131,37 +107,6 @@ class LocalReplica:
 
     async def __aexit__(self, *_: object) -> None:
         await self.close()
-
-    # -- plumbing ------------------------------------------------------------------------------------
-
-    @asynccontextmanager
-    async def _transaction(self) -> AsyncIterator[aiosqlite.Connection]:
-        try:
-            await self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-            except BaseException:
-                await self._db.execute("ROLLBACK")
-                raise
-            await self._db.execute("COMMIT")
-        except sqlite3.Error as exc:
-            raise ReplicaError(f"replica write failed: {exc}") from exc
-
-    async def _load(self, name: str) -> Doc | None:
-        doc = self._docs.get(name)
-        if doc is None:
-            async with self._db.execute("SELECT state FROM documents WHERE name = ?", (name,)) as cursor:
-                row = await cursor.fetchone()
-            if row is not None:
-                doc = self._docs[name] = Doc()
-                doc.apply_update(row[0])
-        return doc
-
-    async def _save_state(self, name: str, doc: Doc, now: float) -> None:
-        await self._db.execute(
-            "INSERT OR REPLACE INTO documents (name, state, state_vector, updated_at) VALUES (?, ?, ?, ?)",
-            (name, doc.get_update(), doc.get_state(), now),
-        )
 
     # -- changes -------------------------------------------------------------------------------------
 
@@ -176,7 +121,7 @@ class LocalReplica:
 
     async def _edit(self, name: str, change: Callable[[Doc], T], create: bool) -> T:
         async with self._lock:
-            doc = await self._load(name)
+            doc = await self._docs.load(name)
             if doc is None:
                 if not create:
                     raise RecordNotFound(name)
@@ -188,7 +133,7 @@ class LocalReplica:
                 with doc.transaction(origin=_LOCAL):
                     result = change(doc)
             except BaseException:
-                self._docs.pop(name, None)  # it may hold part of the change: the next use reloads from disk
+                self._docs.drop(name)  # it may hold part of the change: the next use reloads from disk
                 raise
             finally:
                 doc.unobserve(subscription)
@@ -199,23 +144,21 @@ class LocalReplica:
             now = self._wall_clock()
             follows = not self.is_followed(name)
             try:
-                async with self._transaction() as db:
-                    await self._save_state(name, doc, now)
-                    outbox_committed = await self.outbox.add(name, update, base)
+                async with storage.transaction(self._db) as db:
+                    await self._docs.save(name, doc, now)
+                    outbox_committed = await self._outbox.add(name, update, base)
                     view = await projections.save(db, fields, now)
-                    if follows:
-                        await db.execute("INSERT OR IGNORE INTO followed (name, since) VALUES (?, ?)", (name, now))
+                    followed = await self._follows.add([name], now) if follows else None
                     if self.hlc.last is not None:
-                        await db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('hlc', ?)",
-                                         (self.hlc.last.encode(),))
+                        await storage.save_hlc(db, self.hlc.last)
             except BaseException:
-                self._docs.pop(name, None)
-                self.outbox.forget_window(name)
+                self._docs.drop(name)
+                self._outbox.forget_window(name)
                 raise
-            self._docs[name] = doc
+            self._docs.keep(name, doc)
             outbox_committed()
-            if follows:
-                self._followed.add(name)
+            if followed is not None:
+                followed()
         self.on_change.emit(RecordChange(name=name, origin=ChangeOrigin.LOCAL, record=view))
         self.on_outbox.emit(name)
         if follows:
@@ -228,64 +171,67 @@ class LocalReplica:
 
     async def _apply_remote(self, name: str, update: bytes) -> RecordView | None:
         async with self._lock:
-            doc = await self._load(name) or Doc()
+            doc = await self._docs.load(name) or Doc()
             changed: list[bool] = []
             subscription = doc.observe(lambda _: changed.append(True))
             try:
                 doc.apply_update(update)
             except ValueError as exc:
-                self._docs.pop(name, None)
+                self._docs.drop(name)
                 raise ReplicaError(f"update for {name} does not decode: {exc}") from None
             finally:
                 doc.unobserve(subscription)
             if not changed:
-                self._docs.setdefault(name, doc)
+                self._docs.keep(name, doc)  # the cached one, or an empty one: nothing to write
                 return None
             fields = project_document(name, doc)
             now = self._wall_clock()
             try:
-                async with self._transaction() as db:
-                    await self._save_state(name, doc, now)
+                async with storage.transaction(self._db) as db:
+                    await self._docs.save(name, doc, now)
                     view = await projections.save(db, fields, now)
             except BaseException:
-                self._docs.pop(name, None)
+                self._docs.drop(name)
                 raise
-            self._docs[name] = doc
+            self._docs.keep(name, doc)
         self.on_change.emit(RecordChange(name=name, origin=ChangeOrigin.REMOTE, record=view))
         return view
 
     # -- following -----------------------------------------------------------------------------------
 
     async def follow(self, *names: str) -> None:
-        """Keep ``names`` in sync from now on, whatever scopes they are in (records created here are followed)."""
-        new = [name for name in dict.fromkeys(names) if name not in self._followed]
+        """Keep ``names`` in sync from now on, whatever scopes they are in (records created here are followed).
+
+        ``RecordError`` (and nothing followed) when a name is not ``{type}:{id}`` of a known record type.
+        """
+        for name in names:
+            record_type(name)
+        new = [name for name in dict.fromkeys(names) if name not in self._follows]
         if not new:
             return
         async with self._lock:
-            now = self._wall_clock()
             started = [name for name in new if not self.is_followed(name)]
-            async with self._transaction() as db:
-                await db.executemany("INSERT OR IGNORE INTO followed (name, since) VALUES (?, ?)",
-                                     [(name, now) for name in new])
-            self._followed.update(new)
+            async with storage.transaction(self._db):
+                followed = await self._follows.add(new, self._wall_clock())
+            followed()
         for name in started:
             self.on_follow.emit(name)
 
     async def unfollow(self, *names: str) -> None:
         """Stop syncing ``names`` unless a followed scope holds them (local copies stay; edits are still sent)."""
         async with self._lock:
-            async with self._transaction() as db:
-                await db.executemany("DELETE FROM followed WHERE name = ?", [(name,) for name in names])
-            self._followed.difference_update(names)
+            async with storage.transaction(self._db):
+                unfollowed = await self._follows.remove(names)
+            unfollowed()
 
     def followed(self) -> list[str]:
         """Every followed document: by name, or as a member of a followed scope."""
-        return sorted(self._followed | self.scopes.names())
+        return sorted(self._follows.names() | self.scopes.names())
 
     def is_followed(self, name: str) -> bool:
-        return name in self._followed or self.scopes.holds(name)
+        return name in self._follows or self.scopes.holds(name)
 
-    # -- scopes (``client_sdk.scopes``) ------------------------------------------------------------------
+    # -- scopes (``client_sdk.replica.scopes``) ------------------------------------------------------------------
 
     async def follow_scope(self, scope: str, params: Mapping[str, str] | None = None, *,
                            keep_removed: bool = False) -> str:
@@ -293,24 +239,14 @@ class LocalReplica:
 
         Following it again with the same params is the same subscription (``keep_removed`` is updated).
         """
-        sub = Subscription(id=subscription_id(scope, params), scope=scope, params=dict(params or {}),
-                           keep_removed=keep_removed)
-        async with self._lock:
-            old = self.scopes.get(sub.id)
-            if old is not None and old.keep_removed == keep_removed:
-                return sub.id
-            async with self._transaction():
-                followed = await self.scopes.follow(sub)
-            followed()
-        self.on_scope.emit(ScopeChange(subscription=sub.id))
-        return sub.id
+        return await self._scope_following.follow(scope, params, keep_removed=keep_removed)
 
     async def unfollow_scope(self, id: str, *, forget: bool = True) -> ScopeChange | None:
         """Stop following subscription ``id``; ``forget`` deletes the local copies no other follow holds.
 
         A document with unacknowledged edits is kept until they are stored. ``None`` for an unknown id.
         """
-        return await self._change_scope(id, lambda: self.scopes.unfollow(id, self._departures, forget=forget))
+        return await self._scope_following.unfollow(id, forget=forget)
 
     async def apply_scope_members(self, id: str, version: int, *, members: Iterable[str] | None = None,
                                   added: Iterable[str] = (), removed: Iterable[str] = ()) -> ScopeChange | None:
@@ -321,55 +257,24 @@ class LocalReplica:
         follow are deleted unless the scope keeps them or they have unacknowledged edits (kept until stored).
         ``None`` when ``id`` is not followed (any more).
         """
-        return await self._change_scope(id, lambda: self.scopes.update(
-            id, version, self._departures, members=members, added=added, removed=removed))
-
-    async def _change_scope(self, id: str, change: Callable[[], Awaitable[tuple[ScopeChange, Callable[[], None]]]],
-                            ) -> ScopeChange | None:
-        async with self._lock:
-            if self.scopes.get(id) is None:
-                return None
-            async with self._transaction():
-                result, step = await change()
-            self._committed(step, result)
-        self.on_scope.emit(result)
-        return result
-
-    async def _sweep_leaving(self) -> list[str]:
-        """Delete the documents that left every scope and whose outbox is empty now; returns them."""
-        async with self._lock:
-            if not self.scopes.leaving:
-                return []
-            async with self._transaction():
-                done, swept = await self.scopes.sweep(self._departures)
-            self._committed(swept, ScopeChange(subscription="", deleted=tuple(done)))
-            return done
-
-    def _committed(self, step: Callable[[], None], change: ScopeChange) -> None:
-        step()
-        for name in change.deleted:
-            self._docs.pop(name, None)
-
-    async def _forget(self, names: Collection[str]) -> None:
-        """Delete local copies (state and projection), inside the current transaction."""
-        await self._db.executemany("DELETE FROM documents WHERE name = ?", [(name,) for name in names])
-        await projections.delete(self._db, names)
+        return await self._scope_following.apply_members(id, version, members=members, added=added,
+                                                         removed=removed)
 
     @property
     def loaded(self) -> list[str]:
         """Documents held in memory (loaded on first use)."""
-        return sorted(self._docs)
+        return self._docs.loaded
 
     # -- reading -------------------------------------------------------------------------------------
 
     async def exists(self, name: str) -> bool:
         async with self._lock:
-            return await self._load(name) is not None
+            return await self._docs.load(name) is not None
 
     async def read(self, name: str, reader: Callable[[Doc], T]) -> T:
         """Run ``reader`` on the live document (it must not change it); ``RecordNotFound`` when unknown."""
         async with self._lock:
-            doc = await self._load(name)
+            doc = await self._docs.load(name)
             if doc is None:
                 raise RecordNotFound(name)
             return reader(doc)
@@ -399,46 +304,49 @@ class LocalReplica:
     async def state_vectors(self, names: Sequence[str]) -> dict[str, bytes]:
         """The state vector of each document; an empty one for documents this replica has never held."""
         async with self._lock:
-            result = {name: self._docs[name].get_state() for name in names if name in self._docs}
-            rest = [name for name in names if name not in result]
-            for start in range(0, len(rest), 500):
-                chunk = rest[start:start + 500]
-                marks = ",".join("?" * len(chunk))
-                rows = await self._db.execute_fetchall(
-                    f"SELECT name, state_vector FROM documents WHERE name IN ({marks})", chunk)
-                result.update({name: vector for name, vector in rows})
-            return {name: result.get(name, EMPTY_STATE_VECTOR) for name in names}
+            return await self._docs.state_vectors(names)
 
     async def missing_for(self, name: str, state_vector: bytes) -> bytes:
         """What a peer at ``state_vector`` lacks of document ``name`` (a Yjs update)."""
         async with self._lock:
-            doc = await self._load(name) or Doc()
+            doc = await self._docs.load(name) or Doc()
             return doc.get_update(state_vector)
 
-    # -- outbox --------------------------------------------------------------------------------------
+    # -- outbox (``outbox``) ---------------------------------------------------------------
+
+    def pending_count(self, name: str | None = None) -> int:
+        """Unacknowledged outbox entries (of document ``name``); from memory, no query."""
+        return self._outbox.count(name)
+
+    def pending_documents(self) -> list[str]:
+        """Documents with unacknowledged outbox entries."""
+        return self._outbox.documents()
+
+    def seconds_to_seal(self, name: str) -> float | None:
+        """How long until the open outbox entry of ``name`` may be sent; ``0.0`` once, when it just became due."""
+        return self._outbox.seconds_to_seal(name)
 
     async def sendable(self, name: str, after: int = 0, *, force: bool = False) -> list[OutboxEntry]:
         """Sealed outbox entries of ``name`` above id ``after``; ``force`` seals the open one first."""
         async with self._lock:
-            return await self.outbox.sealed_entries(name, after, force=force)
+            return await self._outbox.sealed_entries(name, after, force=force)
 
     async def first_base(self, name: str) -> bytes | None:
+        """The state vector ``name`` had before its oldest unacknowledged edit; ``None`` when it has none."""
         async with self._lock:
-            return await self.outbox.first_base(name)
+            return await self._outbox.first_base(name)
 
     async def pending(self, name: str | None = None) -> list[OutboxEntry]:
         """Every unacknowledged entry (of ``name``), oldest first."""
         async with self._lock:
-            return await self.outbox.entries(name)
+            return await self._outbox.entries(name)
 
     async def acknowledge(self, ids: Iterable[int]) -> list[OutboxEntry]:
         """Remove entries the hub has stored durably; returns them."""
         async with self._lock:
-            async with self._transaction():
-                removed, committed = await self.outbox.remove(ids)
+            async with storage.transaction(self._db):
+                removed, committed = await self._outbox.remove(ids)
             committed()
         if self.scopes.leaving:
-            await self._sweep_leaving()
-        for name in dict.fromkeys(entry.document for entry in removed):
-            self.on_outbox.emit(name)
-        return removed
+            await self._scope_following.sweep_leaving()
+        return removed  # no event: the caller (the sync session) is the one who knows

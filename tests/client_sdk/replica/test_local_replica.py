@@ -12,12 +12,12 @@ from pathlib import Path
 import pytest
 from pycrdt import Array, Doc, Map
 
-from client_sdk import ChangeOrigin, LocalReplica, RecordChange, RecordNotFound, Records, ReplicaError
-from client_sdk import projections
+from client_sdk import ChangeOrigin, LocalReplica, RecordChange, RecordError, RecordNotFound, Records, ReplicaError
+from client_sdk.replica import projections
 from conflict import parse_clocks
 from sync.protocol import decode_state_vector
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 
 
 def record_of(doc: Doc) -> dict:
@@ -198,3 +198,16 @@ def test_an_app_killed_at_any_instant_never_half_applies_an_edit(tmp_path: Path)
         await replica.close()
 
     asyncio.run(check())
+
+
+@pytest.mark.parametrize("bad", ["WO-1042", "spaceship:S-1", "work_order:"])
+async def test_follow_checks_names_as_records_does(tmp_path: Path, bad: str) -> None:
+    replica = await LocalReplica.open(tmp_path / "d.db", device="d1")
+    started: list[str] = []
+    replica.on_follow.add(started.append)
+    with pytest.raises(RecordError):
+        await replica.follow("work_order:WO-1", bad)
+    assert replica.followed() == [] and started == [], "nothing of a call with a bad name is followed"
+    await replica.follow("work_order:WO-1", "warranty_claim:WC-1/internal")
+    assert replica.followed() == ["warranty_claim:WC-1/internal", "work_order:WO-1"]
+    await replica.close()

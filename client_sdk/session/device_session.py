@@ -1,15 +1,19 @@
 """One connection's worth of syncing: every followed document authenticated, exchanged and kept flushed.
 
-Per document (a ``Link``): send ``Auth`` and our step 1; apply the hub's step 2; answer the hub's step 1
-with our step 2, then send the outbox entries in order, one frame each (an entry already holds the edits
-coalesced within its window; keeping entries apart lets the hub judge each status change in turn). At most
-``max_inflight_per_document`` update frames of a document are unacknowledged at once.
+Per document (a ``Link``, whose state says where it stands): send ``Auth`` and our step 1; apply the hub's
+step 2; answer the hub's step 1 with our step 2, then send the outbox entries in order, one frame each (an
+entry already holds the edits coalesced within its window; keeping entries apart lets the hub judge each
+status change in turn). At most ``max_inflight_per_document`` update frames of a document are unacknowledged
+at once.
 
 Every step 2 and update we send is matched, in order per document, with the hub's ``SyncStatus``; outbox
 entries leave the replica only on ``SyncStatus(true)`` for the frame that carried them. A refused entry is
 sent again, and everything after it too, in order: the hub refuses an update with a gap in its history.
 When the hub says the device is over its rate, every retry waits for the same moment, so retries come in
 one paced wave instead of a storm.
+
+Data flows one way: a local edit reaches the session through ``outbox_changed``; an acknowledgement goes
+from here to the replica, which does not call back.
 
 Followed sync scopes go through the ``$scopes`` control document (``ScopeChannel``): the documents a scope
 adds are opened on this connection at once, and those no longer followed are closed here (after their
@@ -20,73 +24,63 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 
-from client_sdk.config import SyncConfig
-from client_sdk.connection import Connection
 from client_sdk.errors import AuthRejected, ReplicaError
-from client_sdk.link import Link, LinkState, covers
-from client_sdk.refusals import BLOCKING_CODES, PASSING_CODES, TOKEN_CODES
-from client_sdk.replica import LocalReplica
-from client_sdk.scope_channel import ScopeChannel
-from client_sdk.scopes import ScopeChange
-from client_sdk.state import Acknowledged, DocumentSynced, ErrorReported, SyncError, SyncEvent
-from sync.protocol.codes import ErrorCode
+from client_sdk.replica import ScopeChange
+from client_sdk.session.context import SessionContext
+from client_sdk.session.link import CLOSED, FLOWING, TRANSITIONS, UNANSWERED, Link, LinkState, Refused, covers
+from client_sdk.session.refusals import BLOCKING_CODES, PASSING_CODES, TOKEN_CODES, denial_code
+from client_sdk.session.scope_channel import ScopeChannel
+from client_sdk.state import Acknowledged, DocumentSynced, SyncError
 from sync.protocol import (
-    Authenticated, AuthToken, Close, Frame, PermissionDenied, ProtocolError, Stateless, Sync, SyncStatus, SyncStep,
+    EMPTY_UPDATE, Authenticated, AuthToken, Close, Frame, PermissionDenied, ProtocolError, Stateless, Sync, SyncStatus,
+    SyncStep,
 )
+from sync.protocol.codes import ErrorCode
 from sync.protocol.control import SCOPES_DOCUMENT, ErrorNotice, decode_control
 
 log = logging.getLogger(__name__)
-
-EMPTY_UPDATE = b"\x00\x00"
 
 
 class DeviceSession:
     """Sync over one open connection; ``run`` until the connection ends (``handle`` gets its frames)."""
 
-    def __init__(self, conn: Connection, replica: LocalReplica, token: str, *, config: SyncConfig,
-                 report: Callable[[SyncEvent], None], changed: Callable[[], None],
-                 clock: Callable[[], float] = time.monotonic) -> None:
-        self.conn = conn
-        self.replica = replica
-        self.token = token
-        self.config = config
-        self._clock = clock
-        self._report = report
-        self._changed = changed
+    def __init__(self, ctx: SessionContext) -> None:
+        self.ctx = ctx
+        self.replica = ctx.replica
         self.links: dict[str, Link] = {}
-        self._synced: set[str] = set()
-        self._to_open: set[str] = set()
-        self._reopen: dict[str, float] = {}
-        """Documents whose Auth was refused for a passing reason, and when to authenticate them again."""
         self._hold_until = 0.0
         """No retry (and no new frame but answers) before this time: the device was over its rate."""
-        self._wake = asyncio.Event()
-        self._acknowledging = False
         self._started = False
         """The documents followed when the connection opened have been opened."""
-        self.scopes = ScopeChannel(conn, replica, token, config=config, clock=clock, report=report,
-                                   wake=self._wake.set, changed=changed, open_documents=self._open,
-                                   release_documents=self._release)
+        self.scopes = ScopeChannel(ctx, open_documents=self._open, release_documents=self._release)
 
     # -- what the client asks ----------------------------------------------------------------------
 
     def all_synced(self) -> bool:
-        return (self._started and not self._to_open and not self._reopen and self.scopes.settled()
-                and len(self._synced) == len(self.links))
+        return (self._started and self.scopes.settled()
+                and all(link.state is LinkState.SYNCED for link in self.links.values()))
 
     def progress(self) -> tuple[int, int]:
         """Documents in sync on this connection, and documents it syncs (opened or about to be)."""
-        return len(self._synced), len(self.links) + len(self._to_open) + len(self._reopen)
+        return sum(link.state is LinkState.SYNCED for link in self.links.values()), len(self.links)
+
+    def unsynced(self) -> dict[str, LinkState]:
+        """Documents not in sync on this connection, and where each stands."""
+        return {name: link.state for name, link in sorted(self.links.items()) if link.state is not LinkState.SYNCED}
+
+    def refused(self) -> list[SyncError]:
+        """Documents the hub refused for good on this connection: syncing them cannot complete here."""
+        return [SyncError(code=link.error[0], message=link.error[1], document=name)
+                for name, link in sorted(self.links.items()) if link.state is LinkState.DENIED and link.error]
 
     def follow(self, name: str) -> None:
         """Open ``name`` on this connection (the run loop opens it)."""
         if name not in self.links:
-            self._to_open.add(name)
-            self._wake.set()
-            self._changed()
+            self._queue([name])
+            self.ctx.wake.set()
+            self.ctx.changed()
 
     def scope_changed(self, change: ScopeChange) -> None:
         """A subscription was followed, unfollowed or changed (here or by the app): act on it on this connection."""
@@ -94,106 +88,111 @@ class DeviceSession:
             self.scopes.unfollow(change.subscription)
         else:
             self.scopes.follow(change.subscription)
-        self._to_open.update(name for name in change.followed if name not in self.links)
+        self._queue(change.followed)
         self._release(change.unfollowed)
-        self._wake.set()
-        self._changed()
+        self.ctx.wake.set()
+        self.ctx.changed()
 
     def outbox_changed(self, name: str) -> None:
-        if self._acknowledging:
-            return  # our own removal: ``handle`` reports the acknowledgement, then settles
+        """A local edit of ``name`` went into the outbox."""
         link = self.links.get(name)
         if link is not None:
             self._settle(link)
-        elif self.replica.outbox.count(name):
+        elif self.replica.pending_count(name):
             self.follow(name)
-        self._wake.set()
+        self.ctx.wake.set()
 
     # -- the loop --------------------------------------------------------------------------------------
 
     async def run(self) -> None:
         """Open every followed document (and every one with unsent edits), then keep the outbox flowing."""
         self.scopes.start()
-        await self._open([*self.replica.followed(), *self.replica.outbox.documents(), *self._to_open])
+        await self._open([*self.replica.followed(), *self.replica.pending_documents()])
         self._started = True
-        self._changed()
+        self.ctx.changed()
+        wake = self.ctx.wake
         while True:
             try:
-                await asyncio.wait_for(self._wake.wait(), self._next_wake())
+                await asyncio.wait_for(wake.wait(), self._next_wake())
             except asyncio.TimeoutError:
                 pass
-            self._wake.clear()
-            now = self._clock()
+            wake.clear()
+            now = self.ctx.clock()
             if now < self._hold_until:
                 continue
-            for name in [name for name, when in self._reopen.items() if when <= now]:
-                del self._reopen[name]
-                self._to_open.add(name)
-            if self._to_open:
-                await self._open(sorted(self._to_open))
+            for link in self.links.values():
+                if link.state is LinkState.REOPENING and link.is_due(now):
+                    link.move(LinkState.QUEUED)
+            await self._open(())
             self.scopes.tick()
             for link in list(self.links.values()):
-                if link.step1_at is not None and link.step1_at <= now:
-                    link.step1_at = None
-                    vector = (await self.replica.state_vectors([link.name]))[link.name]
-                    self.conn.send(Sync(link.name, SyncStep.STEP1, vector))
-                if link.retry_at is not None and link.retry_at <= now:
-                    link.retry_at = None
+                if link.state is LinkState.RESTARTING and link.is_due(now):
+                    await self._restart(link)
+                elif link.state is LinkState.PAUSED and link.is_due(now):
+                    link.move(LinkState.SENDING)
                 await self._flush(link)
                 self._settle(link)
 
     def _next_wake(self) -> float | None:
-        now = self._clock()
+        now = self.ctx.clock()
         if now < self._hold_until:
             return self._hold_until - now
-        waits = [self.replica.outbox.seconds_to_seal(name) for name in self.links]
-        waits += [at - now for link in self.links.values() for at in (link.retry_at, link.step1_at) if at is not None]
-        waits += [when - now for when in self._reopen.values()]
+        waits = [self.replica.seconds_to_seal(name) for name in self.links]
+        waits += [link.due - now for link in self.links.values() if link.due is not None]
         waits.append(self.scopes.next_wake())
         known = [wait for wait in waits if wait is not None]
         return max(0.0, min(known)) + 0.001 if known else None
 
-    async def _open(self, names: Iterable[str]) -> None:
-        names = [name for name in dict.fromkeys(names) if name not in self.links]
-        if not names:
-            return
-        vectors = await self.replica.state_vectors(names)
+    def _queue(self, names: Iterable[str]) -> None:
         for name in names:
-            if name in self.links:
-                continue  # the await let another call open it meanwhile
-            self.links[name] = Link(name)
-            self.conn.send(AuthToken(name, self.token, self.config.client_name))
-            self.conn.send(Sync(name, SyncStep.STEP1, vectors[name]))
-            self._to_open.discard(name)
-        self._changed()
+            self.links.setdefault(name, Link(name))
+
+    async def _open(self, names: Iterable[str]) -> None:
+        """Queue ``names``, then send the Auth and step 1 of every queued document, all in one go."""
+        self._queue(names)
+        queued = [name for name, link in self.links.items() if link.state is LinkState.QUEUED]
+        if not queued:
+            return
+        vectors = await self.replica.state_vectors(queued)
+        for name in queued:
+            link = self.links.get(name)
+            if link is None or link.state is not LinkState.QUEUED:
+                continue  # the await let another call open or release it meanwhile
+            link.move(LinkState.AUTHENTICATING)
+            self.ctx.conn.send(AuthToken(name, self.ctx.token, self.ctx.config.client_name))
+            self.ctx.conn.send(Sync(name, SyncStep.STEP1, vectors[name]))
+        self.ctx.changed()
+
+    async def _restart(self, link: Link) -> None:
+        """Our step 1 again: the hub answers with its step 2 and step 1, we with our step 2."""
+        vector = (await self.replica.state_vectors([link.name]))[link.name]
+        if self.links.get(link.name) is link and link.state is LinkState.RESTARTING:
+            link.move(LinkState.EXCHANGING)
+            self.ctx.conn.send(Sync(link.name, SyncStep.STEP1, vector))
 
     def _release(self, names: Iterable[str]) -> None:
         """Close the documents no longer followed, once nothing of theirs waits for the hub."""
         released = False
         for name in names:
             link = self.links.get(name)
-            if self.replica.is_followed(name) or self.replica.outbox.count(name) or (link and link.inflight):
+            if link is None or self.replica.is_followed(name) or self.replica.pending_count(name) or link.inflight:
                 continue  # the edits go first: the acknowledgement of the last one releases it
-            self._to_open.discard(name)
-            self._reopen.pop(name, None)
-            self._synced.discard(name)
-            if link is not None:
-                del self.links[name]
-                self.conn.send(Close(name, ""))
+            del self.links[name]
+            if link.state not in CLOSED:
+                self.ctx.conn.send(Close(name, ""))
             released = True
         if released:
-            self._changed()
+            self.ctx.changed()
 
     # -- sending -------------------------------------------------------------------------------------
 
     def _may_send(self, link: Link) -> bool:
-        return (link.answered and link.state in (LinkState.SYNCING, LinkState.SYNCED) and link.blocked is None
-                and link.retry_at is None and self._clock() >= self._hold_until
-                and link.updates_in_flight < self.config.max_inflight_per_document)
+        return (link.state in FLOWING and self.ctx.clock() >= self._hold_until
+                and link.updates_in_flight < self.ctx.config.max_inflight_per_document)
 
     async def _flush(self, link: Link) -> None:
         """Send the sealed entries not sent yet, oldest first, while the in-flight limit allows."""
-        if not self._may_send(link) or self.replica.outbox.count(link.name) <= link.updates_in_flight:
+        if not self._may_send(link) or self.replica.pending_count(link.name) <= link.updates_in_flight:
             return  # (the count is in memory: most wake-ups cost no query for most documents)
         for entry in await self.replica.sendable(link.name, link.last_sent):
             # the await let other work run: re-check, so an entry is never queued twice or out of order
@@ -201,7 +200,7 @@ class DeviceSession:
                 continue
             if not self._may_send(link):
                 break
-            self.conn.send(Sync(link.name, SyncStep.UPDATE, entry.update))
+            self.ctx.conn.send(Sync(link.name, SyncStep.UPDATE, entry.update))
             link.inflight.append((entry.id,))
             link.last_sent = entry.id
 
@@ -217,25 +216,28 @@ class DeviceSession:
         # When the hub holds everything up to our oldest unacknowledged edit, the outbox entries that follow
         # bring it the rest: an empty step 2 says so without sending the edits twice.
         update = EMPTY_UPDATE if hub_has_base else await self.replica.missing_for(link.name, hub_state_vector)
-        self.conn.send(Sync(link.name, SyncStep.STEP2, update))
+        self.ctx.conn.send(Sync(link.name, SyncStep.STEP2, update))
         link.inflight.append(())
-        link.answered = True
+        if link.state is LinkState.EXCHANGING:
+            link.move(LinkState.ANSWERED)
+        elif link.state is LinkState.CAUGHT_UP:
+            await self._exchanged(link)
+
+    async def _exchanged(self, link: Link) -> None:
+        link.move(LinkState.SENDING)
         await self._flush(link)
 
     def _settle(self, link: Link) -> None:
-        if link.state not in (LinkState.SYNCING, LinkState.SYNCED) or self.links.get(link.name) is not link:
+        if link.state not in FLOWING or self.links.get(link.name) is not link:
             return
-        synced = link.synced and self.replica.outbox.count(link.name) == 0
-        new = LinkState.SYNCED if synced else LinkState.SYNCING
+        synced = not link.inflight and self.replica.pending_count(link.name) == 0
+        new = LinkState.SYNCED if synced else LinkState.SENDING
         if new is link.state:
             return
-        link.state = new
+        link.move(new)
         if synced:
-            self._synced.add(link.name)
-            self._report(DocumentSynced(link.name))
-        else:
-            self._synced.discard(link.name)
-        self._changed()
+            self.ctx.report(DocumentSynced(link.name))
+        self.ctx.changed()
 
     # -- receiving -----------------------------------------------------------------------------------
 
@@ -246,12 +248,12 @@ class DeviceSession:
             await self.scopes.handle(frame)
             return
         link = self.links.get(document)
-        if link is None:
-            return  # a document we did not open on this connection (or no longer follow)
+        if link is None or link.state in CLOSED or link.state is LinkState.DENIED:
+            return  # not open on this connection (any more): what comes is the end of an earlier exchange
         match frame:
-            case Authenticated(scope=scope):
+            case Authenticated():
                 if link.state is LinkState.AUTHENTICATING:
-                    link.state, link.scope = LinkState.SYNCING, scope
+                    link.move(LinkState.EXCHANGING)
             case PermissionDenied(reason=reason):
                 self._denied(link, reason)
                 return
@@ -261,10 +263,12 @@ class DeviceSession:
                 try:
                     await self.replica.apply_remote(link.name, update)
                 except ReplicaError as exc:
-                    self._error("invalid_update", str(exc), link.name)
+                    self.ctx.error("invalid_update", str(exc), document=link.name)
                     return
-                if step is SyncStep.STEP2:
-                    link.hub_step2 = True
+                if step is SyncStep.STEP2 and link.state is LinkState.EXCHANGING:
+                    link.move(LinkState.CAUGHT_UP)
+                elif step is SyncStep.STEP2 and link.state is LinkState.ANSWERED:
+                    await self._exchanged(link)
             case SyncStatus(applied=applied):
                 await self._status(link, applied)
             case Stateless(payload=payload):
@@ -276,27 +280,24 @@ class DeviceSession:
             self._release([link.name])  # it left its scopes while its edits were on their way: now they are stored
 
     def _denied(self, link: Link, reason: str) -> None:
-        code = reason.partition(":")[0].strip()
+        code = denial_code(reason)
         if code in TOKEN_CODES:
             raise AuthRejected(code, reason)
-        self._error(code, reason, link.name)
+        self.ctx.error(code, reason, document=link.name)
         if code in PASSING_CODES:
             if code == ErrorCode.RATE_LIMITED:
                 self._hold(None)
             # authenticate again later (its held step 1 is refused too)
-            del self.links[link.name]
-            self._synced.discard(link.name)
-            self._reopen[link.name] = self._clock() + self.config.refusal_retry
-            self._wake.set()
+            link.move(LinkState.REOPENING, due=self.ctx.clock() + self.ctx.config.refusal_retry)
+            self.ctx.wake.set()
         else:
-            link.state = LinkState.DENIED
-            self._synced.discard(link.name)
+            link.error = (code, reason)
+            link.move(LinkState.DENIED)
             # ``forbidden`` is about one kind of document (a role-restricted companion) or, when every
             # document gets it, about the token's roles: then it is the token's refusal
-            if code == ErrorCode.FORBIDDEN and not self._to_open and not self._reopen and all(
-                    other.state is LinkState.DENIED for other in self.links.values()):
+            if code == ErrorCode.FORBIDDEN and all(other.state is LinkState.DENIED for other in self.links.values()):
                 raise AuthRejected(code, reason)
-        self._changed()
+        self.ctx.changed()
 
     async def _status(self, link: Link, applied: bool) -> None:
         if not link.inflight:
@@ -305,22 +306,19 @@ class DeviceSession:
         ids = link.inflight.popleft()
         if applied:
             if ids:
-                self._acknowledging = True
-                try:
-                    removed = await self.replica.acknowledge(ids)
-                finally:
-                    self._acknowledging = False
-                self._report(Acknowledged(link.name, tuple(removed)))
+                removed = await self.replica.acknowledge(ids)
+                self.ctx.report(Acknowledged(link.name, tuple(removed)))
         elif ids:
             # the first refusal of a run: the entries after it are refused too (a gap) and go again with it
-            link.first_refusal = min(ids) <= link.last_sent
+            link.refused = Refused.FIRST_ENTRY if min(ids) <= link.last_sent else Refused.LATER_ENTRY
             link.last_sent = min(link.last_sent, min(ids) - 1)
-            link.retry_at = self._clock() + self.config.refusal_retry
+            if LinkState.PAUSED in TRANSITIONS[link.state]:
+                link.move(LinkState.PAUSED, due=self.ctx.clock() + self.ctx.config.refusal_retry)
         elif link.last_code in PASSING_CODES:  # our step 2, refused after a notice that came first
-            link.restart_exchange(self._clock() + self.config.refusal_retry)
+            self._restart_later(link, self.ctx.config.refusal_retry)
         else:
-            link.step2_refused = True  # the notice that follows says whether trying again can help
-        self._wake.set()
+            link.refused = Refused.STEP2  # the notice that follows says whether trying again can help
+        self.ctx.wake.set()
 
     def _notice(self, link: Link, payload: str) -> None:
         try:
@@ -331,25 +329,27 @@ class DeviceSession:
         if not isinstance(message, ErrorNotice):
             return
         code = message.code
-        if code == ErrorCode.NOT_AUTHENTICATED and link.state is LinkState.DENIED:
-            return  # our held step 1, refused because the Auth was: the denial already said why
-        self._error(code, message.message, link.name)
+        self.ctx.error(code, message.message, document=link.name)
         link.last_code = code
         if code == ErrorCode.RATE_LIMITED:
             self._hold(message.retry_after)
         if code in BLOCKING_CODES:
-            link.blocked = code
-        elif code == ErrorCode.MISSING_DEPENDENCIES and link.first_refusal:
+            link.error = (code, message.message)
+            link.move(LinkState.BLOCKED)
+        elif code == ErrorCode.MISSING_DEPENDENCIES and link.refused is Refused.FIRST_ENTRY:
             # the hub lacks changes older than our unacknowledged ones: a new exchange brings them first
-            link.restart_exchange(self._clock() + self.config.refusal_retry)
-        elif code in PASSING_CODES and (link.step2_refused or not link.answered):
+            self._restart_later(link, self.ctx.config.refusal_retry)
+        elif code in PASSING_CODES and (link.refused is Refused.STEP2 or link.state in UNANSWERED):
             # our step 2 was refused, or (before the hub's step 1 came) our step 1: exchange again
-            link.restart_exchange(self._clock() + (message.retry_after or self.config.refusal_retry))
-        self._wake.set()
+            self._restart_later(link, message.retry_after or self.ctx.config.refusal_retry)
+        self.ctx.wake.set()
+
+    def _restart_later(self, link: Link, wait: float) -> None:
+        if LinkState.RESTARTING in TRANSITIONS[link.state]:  # not once blocked: nothing goes before the next connection
+            link.refused = None
+            link.move(LinkState.RESTARTING, due=self.ctx.clock() + wait)
 
     def _hold(self, retry_after: float | None) -> None:
         """Over the device's rate: every document waits, then the retries go out together."""
-        self._hold_until = max(self._hold_until, self._clock() + max(retry_after or 0.0, self.config.refusal_retry))
-
-    def _error(self, code: str, message: str, document: str | None) -> None:
-        self._report(ErrorReported(SyncError(code=code, message=message, document=document)))
+        self._hold_until = max(self._hold_until,
+                               self.ctx.clock() + max(retry_after or 0.0, self.ctx.config.refusal_retry))

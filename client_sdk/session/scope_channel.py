@@ -17,12 +17,10 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from enum import Enum
 
-from client_sdk.config import SyncConfig
-from client_sdk.connection import Connection
 from client_sdk.errors import AuthRejected
-from client_sdk.refusals import PASSING_CODES, TOKEN_CODES
-from client_sdk.replica import LocalReplica
-from client_sdk.state import ErrorReported, ScopeUpdated, SyncError, SyncEvent
+from client_sdk.session.context import SessionContext
+from client_sdk.session.refusals import PASSING_CODES, TOKEN_CODES, denial_code
+from client_sdk.state import ScopeUpdated
 from sync.protocol import Authenticated, AuthToken, Frame, PermissionDenied, ProtocolError, Stateless
 from sync.protocol.control import (
     SCOPES_DOCUMENT, ErrorNotice, ScopeMembers, Subscribe, Unsubscribe, decode_control, encode_control,
@@ -40,6 +38,16 @@ class ChannelState(Enum):
     """The Auth was refused for a passing reason: it goes again at ``retry_at``."""
     DENIED = "denied"
     """The Auth was refused for good on this connection: no subscription can be served."""
+
+
+#: Every move the channel may make, in one place (``ScopeChannel._move``); a refused Auth may come at any time.
+CHANNEL_TRANSITIONS: dict[ChannelState, frozenset[ChannelState]] = {
+    ChannelState.IDLE: frozenset({ChannelState.AUTHENTICATING}),
+    ChannelState.AUTHENTICATING: frozenset({ChannelState.READY, ChannelState.WAITING, ChannelState.DENIED}),
+    ChannelState.READY: frozenset({ChannelState.WAITING, ChannelState.DENIED}),
+    ChannelState.WAITING: frozenset({ChannelState.AUTHENTICATING, ChannelState.WAITING, ChannelState.DENIED}),
+    ChannelState.DENIED: frozenset({ChannelState.WAITING, ChannelState.DENIED}),
+}
 
 
 class SubscriptionState(Enum):
@@ -61,18 +69,10 @@ class _Subscription:
 class ScopeChannel:
     """``$scopes`` on one connection. The session routes its frames here and asks it when it is settled."""
 
-    def __init__(self, conn: Connection, replica: LocalReplica, token: str, *, config: SyncConfig,
-                 clock: Callable[[], float], report: Callable[[SyncEvent], None], wake: Callable[[], None],
-                 changed: Callable[[], None], open_documents: Callable[[Iterable[str]], Awaitable[None]],
+    def __init__(self, ctx: SessionContext, *, open_documents: Callable[[Iterable[str]], Awaitable[None]],
                  release_documents: Callable[[Iterable[str]], None]) -> None:
-        self.conn = conn
-        self.replica = replica
-        self.token = token
-        self.config = config
-        self._clock = clock
-        self._report = report
-        self._wake = wake
-        self._changed = changed
+        self.ctx = ctx
+        self.replica = ctx.replica
         self._open_documents = open_documents
         self._release_documents = release_documents
         self.state = ChannelState.IDLE
@@ -114,23 +114,28 @@ class ScopeChannel:
         if self.state is ChannelState.READY:
             due += [sub.retry_at for sub in self.subscriptions.values() if sub.retry_at is not None]
         known = [at for at in due if at is not None]
-        return max(0.0, min(known) - self._clock()) if known else None
+        return max(0.0, min(known) - self.ctx.clock()) if known else None
 
     def tick(self) -> None:
         """Send what is due."""
-        if self.state is ChannelState.WAITING and self.retry_at is not None and self.retry_at <= self._clock():
+        if self.state is ChannelState.WAITING and self.retry_at is not None and self.retry_at <= self.ctx.clock():
             self._authenticate()
         elif self.state is ChannelState.READY:
             self._send_due()
 
+    def _move(self, state: ChannelState, *, retry_at: float | None = None) -> None:
+        if state not in CHANNEL_TRANSITIONS[self.state]:
+            raise RuntimeError(f"{SCOPES_DOCUMENT}: {self.state.value} -> {state.value} is not a transition")
+        self.state, self.retry_at = state, retry_at
+
     # -- sending -------------------------------------------------------------------------------------
 
     def _authenticate(self) -> None:
-        self.state, self.retry_at = ChannelState.AUTHENTICATING, None
-        self.conn.send(AuthToken(SCOPES_DOCUMENT, self.token, self.config.client_name))
+        self._move(ChannelState.AUTHENTICATING)
+        self.ctx.conn.send(AuthToken(SCOPES_DOCUMENT, self.ctx.token, self.ctx.config.client_name))
 
     def _send_due(self) -> None:
-        now = self._clock()
+        now = self.ctx.clock()
         for id, sub in self.subscriptions.items():
             if sub.state is not SubscriptionState.QUEUED or (sub.retry_at is not None and sub.retry_at > now):
                 continue
@@ -141,21 +146,21 @@ class ScopeChannel:
             self._send(Subscribe(id=id, scope=stored.scope, params=stored.params, version=stored.version))
 
     def _send(self, message: Subscribe | Unsubscribe) -> None:
-        self.conn.send(Stateless(SCOPES_DOCUMENT, encode_control(message)))
+        self.ctx.conn.send(Stateless(SCOPES_DOCUMENT, encode_control(message)))
 
     # -- receiving -----------------------------------------------------------------------------------
 
     async def handle(self, frame: Frame) -> None:
         """One frame on ``$scopes``; then the session looks again at whether everything is in sync."""
         await self._handle(frame)
-        self._wake()
-        self._changed()
+        self.ctx.wake.set()
+        self.ctx.changed()
 
     async def _handle(self, frame: Frame) -> None:
         match frame:
             case Authenticated():
                 if self.state is ChannelState.AUTHENTICATING:
-                    self.state = ChannelState.READY
+                    self._move(ChannelState.READY)
                     self._send_due()
             case PermissionDenied(reason=reason):
                 self._denied(reason)
@@ -174,14 +179,14 @@ class ScopeChannel:
                 pass
 
     def _denied(self, reason: str) -> None:
-        code = reason.partition(":")[0].strip()
+        code = denial_code(reason)
         if code in TOKEN_CODES:
             raise AuthRejected(code, reason)
         self._error(code, reason, None)
         if code in PASSING_CODES:
-            self.state, self.retry_at = ChannelState.WAITING, self._clock() + self.config.refusal_retry
+            self._move(ChannelState.WAITING, retry_at=self.ctx.clock() + self.ctx.config.refusal_retry)
         else:
-            self.state = ChannelState.DENIED
+            self._move(ChannelState.DENIED)
         for sub in self.subscriptions.values():  # whatever was sent went unheard
             sub.state, sub.retry_at = SubscriptionState.QUEUED, None
 
@@ -193,7 +198,7 @@ class ScopeChannel:
         sub = self.subscriptions.get(message.id)
         if sub is not None:
             sub.state, sub.retry_at = SubscriptionState.CURRENT, None
-        self._report(ScopeUpdated(subscription=message.id, scope=message.scope, version=message.version,
+        self.ctx.report(ScopeUpdated(subscription=message.id, scope=message.scope, version=message.version,
                                   added=change.added, removed=change.removed, complete=message.members is not None))
         await self._open_documents(change.followed)  # every Auth and step 1 at once, before any answer
         self._release_documents(change.unfollowed)
@@ -207,11 +212,10 @@ class ScopeChannel:
             concerned = [sub for sub in self.subscriptions.values() if sub.state is SubscriptionState.SENT]
         for sub in concerned:
             if notice.code in PASSING_CODES:
-                wait = notice.retry_after if notice.retry_after is not None else self.config.refusal_retry
-                sub.state, sub.retry_at = SubscriptionState.QUEUED, self._clock() + wait
+                wait = notice.retry_after if notice.retry_after is not None else self.ctx.config.refusal_retry
+                sub.state, sub.retry_at = SubscriptionState.QUEUED, self.ctx.clock() + wait
             else:  # not served any more, if it was
                 sub.state = SubscriptionState.REFUSED
 
     def _error(self, code: str, message: str, subscription: str | None) -> None:
-        self._report(ErrorReported(SyncError(code=code, message=message, document=SCOPES_DOCUMENT,
-                                             subscription=subscription)))
+        self.ctx.error(code, message, document=SCOPES_DOCUMENT, subscription=subscription)

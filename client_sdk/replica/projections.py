@@ -89,7 +89,7 @@ async def query(
 ) -> list[RecordView]:
     """Rows matching every given filter, oldest ``updated_at`` first (``updated_since`` is inclusive).
 
-    ``subscriptions`` keeps the members of those scope subscriptions (``client_sdk.scopes``' table).
+    ``subscriptions`` keeps the members of those scope subscriptions (``client_sdk.replica.scopes``' table).
     """
     where: list[str] = []
     args: list[Any] = []

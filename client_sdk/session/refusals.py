@@ -12,3 +12,8 @@ PASSING_CODES = frozenset({ErrorCode.RATE_LIMITED, ErrorCode.QUEUE_FULL, ErrorCo
 #: Refusals of a write that re-sending on this connection cannot cure; the entries wait for the next connection.
 BLOCKING_CODES = frozenset({ErrorCode.READONLY, ErrorCode.INVALID_UPDATE, ErrorCode.FRAME_TOO_LARGE,
                             ErrorCode.NOT_AUTHENTICATED})
+
+
+def denial_code(reason: str) -> str:
+    """The code a ``PermissionDenied`` reason starts with (``forbidden: ...``)."""
+    return reason.partition(":")[0].strip()

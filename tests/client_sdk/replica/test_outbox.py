@@ -56,7 +56,7 @@ async def test_only_consecutive_edits_of_one_document_merge_and_order_is_kept(tm
     entries = await replica.pending()
     assert [e.document for e in entries] == ["work_order:WO-1", "work_order:WO-2"]
     assert [e.id for e in entries] == sorted(e.id for e in entries)
-    assert replica.outbox.count() == 2 and replica.outbox.count("work_order:WO-1") == 1
+    assert replica.pending_count() == 2 and replica.pending_count("work_order:WO-1") == 1
     await replica.close()
 
 
@@ -66,7 +66,7 @@ async def test_a_sealed_entry_never_changes_again(tmp_path: Path) -> None:
     records = Records(replica, user="u", roles=["technician"])
     await records.create("work_order", "WO-1", {"n": 1})
     assert await replica.sendable("work_order:WO-1") == [], "the open entry is not sendable yet"
-    assert replica.outbox.seconds_to_seal("work_order:WO-1") == pytest.approx(0.05)
+    assert replica.seconds_to_seal("work_order:WO-1") == pytest.approx(0.05)
     (taken,) = await replica.sendable("work_order:WO-1", force=True)  # the sync client takes it to send it
     await records.set("work_order:WO-1", n=2)  # still within 50 ms, but the entry is sealed
     first, second = await replica.pending()
@@ -84,8 +84,8 @@ async def test_an_entry_whose_window_passed_is_reported_due_once(tmp_path: Path)
     records = Records(replica, user="u", roles=["technician"])
     await records.create("work_order", "WO-1", {"n": 1})
     clock.now += 1
-    assert replica.outbox.seconds_to_seal("work_order:WO-1") == 0.0, "due now: the sender must not sleep on it"
-    assert replica.outbox.seconds_to_seal("work_order:WO-1") is None
+    assert replica.seconds_to_seal("work_order:WO-1") == 0.0, "due now: the sender must not sleep on it"
+    assert replica.seconds_to_seal("work_order:WO-1") is None
     assert [e.document for e in await replica.sendable("work_order:WO-1")] == ["work_order:WO-1"]
     await replica.close()
 
@@ -98,10 +98,24 @@ async def test_acknowledged_entries_leave_and_counts_follow(tmp_path: Path) -> N
     first, second = await replica.pending()
     removed = await replica.acknowledge([first.id])
     assert removed == [first]
-    assert await replica.pending() == [second] and replica.outbox.count() == 1
+    assert await replica.pending() == [second] and replica.pending_count() == 1
     assert await replica.acknowledge([first.id]) == [], "acknowledging twice changes nothing"
     await replica.close()
 
     reopened = await LocalReplica.open(tmp_path / "d.db", device="d1")
-    assert reopened.outbox.count() == 1 and await reopened.pending() == [second]
+    assert reopened.pending_count() == 1 and await reopened.pending() == [second]
     await reopened.close()
+
+
+async def test_only_local_edits_are_outbox_events_never_acknowledgements(tmp_path: Path) -> None:
+    replica = await LocalReplica.open(tmp_path / "d.db", device="d1", coalesce_ms=0)
+    edited: list[str] = []
+    replica.on_outbox.add(edited.append)
+    records = Records(replica, user="u", roles=["technician"])
+    await records.create("work_order", "WO-1", {"n": 1})
+    assert edited == ["work_order:WO-1"] and replica.pending_documents() == ["work_order:WO-1"]
+    (entry,) = await replica.pending()
+    assert await replica.acknowledge([entry.id]) == [entry]
+    assert edited == ["work_order:WO-1"], "the acknowledgement does not come back as an edit's event"
+    assert replica.pending_count() == 0 and replica.pending_documents() == []
+    await replica.close()
