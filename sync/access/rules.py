@@ -7,7 +7,6 @@ same decision serves Auth, every write, scope membership and every later re-chec
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +14,7 @@ from typing import Any
 
 from conflict import RECORD_TYPES, Role
 from sync.access.principal import Principal, Scope
+from sync.config_file import read_toml
 from sync.errors import ConfigError
 
 __all__ = ["DEFAULT_ACCESS_FILE", "NO_ACCESS", "Access", "AccessRules", "Condition", "Grant", "load_rules",
@@ -124,13 +124,7 @@ class AccessRules:
 def load_rules(path: str | Path | None = None) -> AccessRules:
     """Read and check an access rules file (``DEFAULT_ACCESS_FILE`` when None); ``ConfigError`` if invalid."""
     path = Path(path) if path is not None else DEFAULT_ACCESS_FILE
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError(f"access rules file {path}: {exc.strerror or exc}") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"access rules file {path}: {exc}") from None
-    return parse_rules(data, source=f"access rules file {path}")
+    return parse_rules(read_toml(path, "access rules file"), source=f"access rules file {path}")
 
 
 def parse_rules(data: Mapping[str, Any], *, source: str = "access rules") -> AccessRules:

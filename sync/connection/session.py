@@ -21,13 +21,13 @@ from sync.connection.host import SessionHost
 from sync.connection.link import Link, LinkState
 from sync.connection.outlet import ConnectionState, Outlet, Transport
 from sync.protocol import (
-        Authenticated, Awareness, AuthToken, BroadcastStateless, Close, Frame, MessageType, Ping, Pong, QueryAwareness,
+        Authenticated, Awareness, AuthToken, BroadcastStateless, Close, Frame, Ping, Pong, QueryAwareness,
     Stateless, Sync, SyncStep, decode_frame, encode_frame,
 )
 from sync.protocol.awareness import decode_awareness_update
 from sync.protocol.control import SCOPES_DOCUMENT, ErrorNotice, decode_control
-from sync.protocol.lib0 import Reader
 from sync.connection.replies import Replies
+from sync.connection.undecoded import frame_header, refuse_undecoded
 from sync.connection.scope_channel import ScopeChannel
 
 PING = encode_frame(Ping())
@@ -118,6 +118,13 @@ class Session:
                 self.send(PING)
             self.outlet.sent_recently = False
 
+    def _refuse_undecoded(self, data: bytes, code: ErrorCode, reason: str) -> None:
+        header = frame_header(data)
+        if header is None:  # not even a document name: the whole socket goes
+            self._close(CloseCode.MESSAGE_TOO_BIG if code is ErrorCode.FRAME_TOO_LARGE else CloseCode.BAD_FRAME, code, reason)
+        else:
+            refuse_undecoded(self.replies, header, code, reason)
+
     def _close(self, close_code: int, code: str, reason: str, *, prefix: bool = True) -> None:
         """Close the socket for a refusal of the whole connection, and tell the hooks which one."""
         self.hub.hooks.refusal_sent(self, "", str(code))
@@ -138,7 +145,7 @@ class Session:
         if not self.outlet.open or self.hub.closing:
             return  # not acknowledged, so the sender still holds it and sends it again after reconnecting
         if len(data) > self.config.max_frame_bytes:
-            self._refuse_raw(data, ErrorCode.FRAME_TOO_LARGE, f"frame of {len(data)} bytes exceeds {self.config.max_frame_bytes}")
+            self._refuse_undecoded(data, ErrorCode.FRAME_TOO_LARGE, f"frame of {len(data)} bytes exceeds {self.config.max_frame_bytes}")
             return
         try:
             frame = decode_frame(data)
@@ -146,7 +153,7 @@ class Session:
             if exc.close_code is not None:
                 self._close(exc.close_code, exc.code, exc.reason)
             else:
-                self._refuse_raw(data, exc.code, exc.reason)
+                self._refuse_undecoded(data, exc.code, exc.reason)
             return
         if isinstance(frame, (Ping, Pong)):
             if isinstance(frame, Ping):
@@ -375,23 +382,6 @@ class Session:
             limit = self.config.control_messages_per_minute
             self.replies.notice(name, LimitExceeded(ErrorCode.RATE_LIMITED, f"over {limit} control messages per minute", retry_after=wait))
         return not wait
-
-    # -- refusals of undecoded frames -------------------------------------------------------------
-
-    def _refuse_raw(self, data: bytes, code: ErrorCode, reason: str) -> None:
-        """Refuse a frame that was not decoded, addressing the document named in its header if any."""
-        reader = Reader(data)
-        try:
-            name = reader.read_var_string()
-            kind = reader.read_var_uint()
-            step = reader.read_var_uint() if kind in (MessageType.SYNC, MessageType.SYNC_REPLY) else None
-        except ProtocolError:
-            self._close(CloseCode.MESSAGE_TOO_BIG if code is ErrorCode.FRAME_TOO_LARGE else CloseCode.BAD_FRAME, code, reason)
-            return
-        if step in (SyncStep.STEP2, SyncStep.UPDATE):
-            self.replies.ack(name, False)
-        exc = LimitExceeded(code, reason) if code is ErrorCode.FRAME_TOO_LARGE else ProtocolError(code, reason)
-        self.replies.notice(name, exc)
 
 
 def _size(frame: Frame) -> int:

@@ -9,7 +9,6 @@ find its members.
 from __future__ import annotations
 
 import re
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +17,7 @@ from typing import Any
 from conflict import LIFECYCLES, RECORD_TYPES, Role, final_statuses, lifecycle_of
 from sync.access import Principal
 from sync.protocol.codes import ErrorCode
+from sync.config_file import read_toml
 from sync.errors import AuthError, ConfigError, ProtocolError
 from sync.store.matches import Match
 
@@ -129,13 +129,7 @@ def _bind(principal: Principal, definition: ScopeDefinition, param: Param, value
 def load_definitions(path: str | Path | None = None) -> ScopeRegistry:
     """Read and check a scopes file (``DEFAULT_SCOPES_FILE`` when ``path`` is None); ``ConfigError`` if invalid."""
     path = Path(path) if path is not None else DEFAULT_SCOPES_FILE
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError(f"scopes file {path}: {exc.strerror or exc}") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"scopes file {path}: {exc}") from None
-    return parse_definitions(data, source=f"scopes file {path}")
+    return parse_definitions(read_toml(path, "scopes file"), source=f"scopes file {path}")
 
 
 def parse_definitions(data: Mapping[str, Any], *, source: str = "scopes") -> ScopeRegistry:
