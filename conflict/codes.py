@@ -16,7 +16,13 @@ class ViolationCode(StrEnum):
     STAMP_MISMATCH = "stamp_mismatch"
     #: An entry of an append-only list was removed or changed in place.
     ENTRY_REMOVED = "entry_removed"
-    #: A field that follows the ``clocks`` convention was changed without a stamp; its stamped value stands.
-    UNSTAMPED_WRITE = "unstamped_write"
+    #: A stamp is dated further ahead of the hub's clock than it accepts; the entry is put back.
+    FUTURE_STAMP = "stamp_from_the_future"
+    #: An appended list entry names another author or device than the writer, or the list is the hub's own.
+    FORGED_ENTRY = "forged_entry"
+    #: The update created the record in a shape its author may not reach (another customer's claim): undone.
+    OUT_OF_REACH = "out_of_reach"
+    #: The rules could not judge the update; everything it changed is undone.
+    NOT_JUDGED = "not_judged"
     #: The author's access to this record (the hub's access rules) does not include the field or list it changed.
     NOT_WRITABLE = "field_not_writable"

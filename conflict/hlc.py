@@ -119,6 +119,18 @@ class Hlc:
         """The greatest timestamp issued so far (persist it to resume after a restart)."""
         return self._last
 
+    def fresh(self) -> Hlc:
+        """A clock with this one's node and time source that has observed nothing yet.
+
+        What one writer uses for one document: the stamps it observes there (a forged one among them) cannot
+        move the clock it uses for every other document.
+        """
+        return Hlc(self._node, self._clock, max_drift_ms=self._max_drift_ms)
+
+    def wall_ms(self) -> int:
+        """The time source's reading now, in milliseconds (what ``now`` builds on)."""
+        return self._physical()
+
     def _physical(self) -> int:
         now = self._clock()
         if type(now) is not int or now < 0:

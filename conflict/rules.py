@@ -26,8 +26,17 @@ from conflict import (
 )
 from conflict.outcome import NOTHING, Author, ListRemove, FieldWrite, ListAppend, Outcome, StampRestore, StatusChange, Violation
 from conflict.change import MISSING, Change
+from conflict.hlc import MAX_COUNTER, HlcTimestamp, wall_clock_ms
+from conflict.stamps import make_stamp
 
 _ENTRY_METADATA = ("hlc", "user", "device")
+_UNDO_REASONS = {
+    ViolationCode.NOT_WRITABLE: "this token may not change {field} of this record",
+    ViolationCode.NOT_JUDGED: "the hub could not judge this change of {field}; it is undone",
+    ViolationCode.OUT_OF_REACH: "the record would be created out of this token's reach; {field} is undone",
+}
+#: How far ahead of the hub's clock a stamp may be dated (device clocks drift; a forged year 2200 does not pass).
+MAX_AHEAD_MS = 5 * 60 * 1000
 
 
 def _present(value: Any) -> Any:
@@ -57,13 +66,16 @@ class RecordRules:
 
     def evaluate(
         self, kind: RecordType, change: Change, author: Author, update_id: str,
-        writable: frozenset[str] | None = None,
+        writable: frozenset[str] | None = None, *, now_ms: int | None = None, max_ahead_ms: int = MAX_AHEAD_MS,
     ) -> Outcome:
         """The hub's answer to one update of ``author`` that made ``change``; ``update_id`` names the update.
 
         ``writable`` names the fields and lists the author's access lets it change (``None``: all): a change
-        of any other one is undone first, and the rest of the update is judged as usual.
+        of any other one is undone first, and the rest of the update is judged as usual. ``now_ms`` is the hub's
+        clock: a field written without a stamp (a stock Yjs client) is stamped for the author at that time and
+        judged like any stamped write, and a stamp more than ``max_ahead_ms`` ahead of it is refused.
         """
+        now_ms = wall_clock_ms() if now_ms is None else now_ms
         if change.empty:
             return NOTHING
         if writable is not None:
@@ -72,19 +84,21 @@ class RecordRules:
                 return denied
         else:
             denied = NOTHING
-        outcome = self._evaluate(kind, change, author, update_id)
+        outcome = self._evaluate(kind, change, author, update_id, now_ms, max_ahead_ms)
         if not denied.writes_anything:
             return outcome
         return Outcome(
-            restores=outcome.restores, writes=denied.writes + outcome.writes, appends=outcome.appends,
+            restores=denied.restores + outcome.restores, writes=denied.writes + outcome.writes, appends=outcome.appends,
             removals=denied.removals, conflicts=outcome.conflicts, violations=denied.violations + outcome.violations,
             status_change=outcome.status_change,
         )
 
-    def _evaluate(self, kind: RecordType, change: Change, author: Author, update_id: str) -> Outcome:
+    def _evaluate(
+        self, kind: RecordType, change: Change, author: Author, update_id: str, now_ms: int, max_ahead_ms: int
+    ) -> Outcome:
         if change.empty:
             return NOTHING
-        restores, clocks, stamped, found = self._check_stamps(kind, change, author)
+        restores, clocks, stamped, found = self._check_stamps(kind, change, author, now_ms, max_ahead_ms)
         touched = set(change.record_now)
         record = {name: value for name, value in change.record_now.items() if value is not MISSING}
         table = parse_clocks(_of_fields(clocks, touched))
@@ -102,8 +116,6 @@ class RecordRules:
             conflicts.extend(self._lost_writes(resolution, stamped.get(name, ())))
             if resolution.needs_correction:
                 writes[name] = FieldWrite(name, resolution.value, resolution)
-                if name in change.record_before and name not in stamped and name not in found:
-                    refused.append(self._unstamped(kind, name, change, author, update_id))
             if name == kind.status_field:
                 before = _present(change.before(name))
                 refusal = self._judge_status(kind, before, resolution)
@@ -141,12 +153,13 @@ class RecordRules:
     # -- stamps ------------------------------------------------------------------------------------
 
     def _check_stamps(
-        self, kind: RecordType, change: Change, author: Author
+        self, kind: RecordType, change: Change, author: Author, now_ms: int, max_ahead_ms: int
     ) -> tuple[list[StampRestore], dict[str, Any], dict[str, tuple[FieldStamp, ...]], dict[str, list[Violation]]]:
-        """Every ``clocks`` entry the update set or removed must be a valid stamp of the author.
+        """Every ``clocks`` entry the update set or removed must be a valid stamp of the author, dated no further
+        ahead than ``max_ahead_ms``; every field it changed without a stamp gets one for the author, at ``now_ms``.
 
-        Returns the restores of forged entries, the clocks without them, the author's accepted-identity stamps
-        by field, and the violations found, by field.
+        Returns the restores of forged entries (and the stamps the hub writes for the author), the clocks as
+        judged, the author's accepted-identity stamps by field, and the violations found, by field.
         """
         before, after = change.clocks_before, change.clocks_after
         clocks = dict(after)
@@ -160,7 +173,13 @@ class RecordRules:
             name = str(key).partition("@")[0] or str(key)  # the field it stamps (or claims to)
             table = parse_clocks({key: new}) if new is not MISSING else None
             stamp = table.latest(name) if table is not None else None
-            if stamp is not None:
+            code = ViolationCode.STAMP_MISMATCH
+            if stamp is not None and stamp.hlc.wall_ms - now_ms > max_ahead_ms:
+                code = ViolationCode.FUTURE_STAMP
+                reason = (f"stamp {key!r} is dated {stamp.hlc.wall_ms - now_ms} ms ahead of the hub's clock "
+                          f"(at most {max_ahead_ms} ms is accepted)")
+                rejected = {"value": stamp.value, "hlc": stamp.hlc.encode()}
+            elif stamp is not None:
                 verdict = check_stamp(kind, stamp, device=author.device, user=author.user, roles=author.roles)
                 if verdict or verdict.code is not ViolationCode.STAMP_MISMATCH:
                     stamped.setdefault(name, []).append(stamp)
@@ -183,8 +202,20 @@ class RecordRules:
                 clocks.pop(key, None)
             else:
                 clocks[key] = old
-            identity = f"{ViolationCode.STAMP_MISMATCH}|{key}|{_digest(new)}"
-            found.setdefault(name, []).append(Violation(ViolationCode.STAMP_MISMATCH, name, reason, rejected, identity))
+            identity = f"{code}|{key}|{_digest(new)}"
+            found.setdefault(name, []).append(Violation(code, name, reason, rejected, identity))
+        for name in sorted(set(change.record_before) - set(stamped) - set(found)):
+            if name not in kind.scalar_fields or name not in change.record_now:
+                continue
+            stamp = _attributed(name, _present(change.record_now[name]), clocks, author, now_ms)
+            restores.append(StampRestore(stamp.key, stamp.to_entry()))
+            clocks[stamp.key] = stamp.to_entry()
+            stamped[name] = [stamp]
+            verdict = check_stamp(kind, stamp, device=author.device, user=author.user, roles=author.roles)
+            if not verdict:
+                found.setdefault(name, []).append(Violation(
+                    verdict.code or ViolationCode.ROLE_NOT_ALLOWED, name, verdict.reason, _stamp_view(stamp),
+                    f"{verdict.code}|{stamp.key}|{stamp.hlc.encode()}"))
         return restores, clocks, {k: tuple(v) for k, v in stamped.items()}, found
 
     @staticmethod
@@ -205,20 +236,6 @@ class RecordRules:
             if stamp.hlc < winner.hlc and stamp.value != winner.value and resolution.policy.allows(stamp.roles)
             and (stamp.device, stamp.hlc) not in reported
         ]
-
-    @staticmethod
-    def _unstamped(kind: RecordType, name: str, change: Change, author: Author, update_id: str) -> Violation:
-        """A field the update changed without a stamp, which the policy's value overrides."""
-        policy = kind.policy_for(name)
-        if policy.owners and not policy.allows(author.roles):
-            code = ViolationCode.ROLE_NOT_ALLOWED
-            reason = f"{kind.name}.{name} may only be written by {', '.join(sorted(policy.owners))}"
-        else:
-            code = ViolationCode.UNSTAMPED_WRITE
-            reason = f"{kind.name}.{name} was written without a stamp in 'clocks'"
-        rejected = {"value": _present(change.record_now.get(name, MISSING)), "device": author.device,
-                    "user": author.user}
-        return Violation(code, name, reason, rejected, f"{code}|{name}|{update_id}")
 
     @staticmethod
     def _with_kept(violation: Violation, writes: Mapping[str, FieldWrite], record: Mapping[str, Any]) -> Violation:
@@ -281,8 +298,17 @@ def _corrected_version(
     return corrected
 
 
+def undo(
+    kind: RecordType, change: Change, author: Author, update_id: str, code: ViolationCode = ViolationCode.NOT_JUDGED
+) -> Outcome:
+    """Everything ``change`` did, undone and reported with ``code``: for an update the rules could not judge
+    (they fail closed), or one that must not stand at all."""
+    return _split_unwritable(kind, change, author, update_id, frozenset(), code=code)[1]
+
+
 def _split_unwritable(
-    kind: RecordType, change: Change, author: Author, update_id: str, writable: frozenset[str]
+    kind: RecordType, change: Change, author: Author, update_id: str, writable: frozenset[str],
+    code: ViolationCode = ViolationCode.NOT_WRITABLE,
 ) -> tuple[Change, Outcome]:
     """The part of ``change`` the author may make, and the hub's undoing of the rest (with its violations)."""
     writes: list[FieldWrite] = []
@@ -293,10 +319,9 @@ def _split_unwritable(
     for name in sorted(denied_fields):
         before = _present(change.record_before[name])
         writes.append(FieldWrite(name, before))
-        reason = f"this token may not change {kind.name}.{name} of this record"
+        reason = _UNDO_REASONS[code].format(field=f"{kind.name}.{name}")
         rejected = {"value": _present(change.record_now[name]), **who}
-        violations.append(Violation(ViolationCode.NOT_WRITABLE, name, reason, rejected,
-                                    f"{ViolationCode.NOT_WRITABLE}|{name}|{update_id}", kept=before))
+        violations.append(Violation(code, name, reason, rejected, f"{code}|{name}|{update_id}", kept=before))
     kept_lists = {}
     for root, (before, after) in change.lists.items():
         if root in writable:
@@ -305,11 +330,16 @@ def _split_unwritable(
         added = removed_entries(after, before)
         removals.extend(ListRemove(root, dict(entry)) for entry in added if isinstance(entry, Mapping))
         if added:
-            violations.append(Violation(ViolationCode.NOT_WRITABLE, root, f"this token may not add to {kind.name}.{root}",
-                                        {"value": list(added), **who}, f"{ViolationCode.NOT_WRITABLE}|{root}|{update_id}"))
+            violations.append(Violation(code, root, f"this change of {kind.name}.{root} is not accepted ({code})",
+                                        {"value": list(added), **who}, f"{code}|{root}|{update_id}"))
         if removed_entries(before, after):
             kept_lists[root] = (before, after)  # the usual rule puts removed entries back
     denied = set(denied_fields)
+    restores = [
+        StampRestore(key, None if (old := change.clocks_before.get(key, MISSING)) is MISSING else old)
+        for key in sorted(set(change.clocks_before) | set(change.clocks_after), key=str)
+        if str(key).partition("@")[0] in denied and change.clocks_before.get(key, MISSING) != change.clocks_after.get(key, MISSING)
+    ]
     allowed = Change(
         record_before={k: v for k, v in change.record_before.items() if k not in denied},
         record_now={k: v for k, v in change.record_now.items() if k not in denied},
@@ -317,4 +347,21 @@ def _split_unwritable(
         clocks_after={k: v for k, v in change.clocks_after.items() if str(k).partition("@")[0] not in denied},
         lists=kept_lists,
     )
-    return allowed, Outcome(writes=tuple(writes), removals=tuple(removals), violations=tuple(violations))
+    return allowed, Outcome(restores=tuple(restores), writes=tuple(writes), removals=tuple(removals),
+                            violations=tuple(violations))
+
+
+def _attributed(name: str, value: Any, clocks: Mapping[str, Any], author: Author, now_ms: int) -> FieldStamp:
+    """The stamp the hub writes for an author who changed ``name`` without one: the author's, newer than any.
+
+    The author overwrote the value it held, so it had seen the latest stamp (``prev``); the time is the hub's,
+    or just after the latest stamp when that is ahead (a stamp can be ahead by at most the accepted drift).
+    """
+    latest = parse_clocks(_of_fields(clocks, {name})).latest(name)
+    if latest is None or now_ms > latest.hlc.wall_ms:
+        hlc = HlcTimestamp(wall_ms=now_ms, counter=0, node=author.device)
+    else:
+        hlc = HlcTimestamp(wall_ms=latest.hlc.wall_ms, counter=min(latest.hlc.counter + 1, MAX_COUNTER),
+                           node=author.device)
+    return make_stamp(name, value, hlc=hlc, user=author.user, roles=author.roles,
+                      prev=None if latest is None else latest.hlc)

@@ -19,7 +19,7 @@ from sync.documents.room import Room
 from sync.errors import AuthError
 from sync.protocol.codes import ErrorCode
 
-__all__ = ["AccessGate"]
+__all__ = ["AccessGate", "record_empty", "record_of"]
 
 Acquire = Callable[[str, str], Awaitable[Room]]
 
@@ -28,6 +28,11 @@ def record_of(room: Room) -> dict[str, Any] | None:
     """The record map of ``room`` as plain data; ``None`` while the record has not been created."""
     record = plain(room.doc.get(RECORD_ROOT, type=Map))
     return record or None
+
+
+def record_empty(room: Room) -> bool:
+    """True while the record has no field (cheap: no copy)."""
+    return len(room.doc.get(RECORD_ROOT, type=Map)) == 0
 
 
 class AccessGate:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Sequence
 
+from conflict.codes import ViolationCode
 from conflict.outcome import Violation
 from sync.access import Access, Principal, Scope, parse_name
 from sync.connection.link import Link
@@ -26,7 +27,7 @@ from sync.connection.replies import Replies
 from sync.documents.committer import Committer
 from sync.documents.room import Room
 from sync.errors import AuthError, ProtocolError
-from sync.gate import AccessGate, record_of
+from sync.gate import AccessGate, record_empty, record_of
 from sync.hooks import Hooks
 from sync.protocol import EMPTY_UPDATE, Sender, encode_sync_update
 from sync.protocol.codes import ErrorCode
@@ -80,11 +81,6 @@ class WritePath:
             replies.ack(name, False)
             replies.notice(name, exc)
             return
-        except AuthError as exc:  # refused whole: kept for review, never applied
-            self._reject(author, name, update)
-            replies.ack(name, False)
-            replies.notice(name, exc)
-            return
         # 6. commit
         committed = self.persist(room, update, *([correction] if correction is not None else []))
         # 7. ack: queued in arrival order, sent when ``committed`` resolves, i.e. after the transaction
@@ -102,35 +98,25 @@ class WritePath:
         if watch is None:  # not a record this hub knows: merged and stored, never judged
             room.apply_update(update, origin=origin)
             return None, ()
-        writable = access.writable if access is not None else None
-        if access is not None and access.create and record_of(room) is None:
-            self._check_creation(room, update, author)
+        creating = access is not None and access.create and record_empty(room)
         watch.begin()
         try:
             room.apply_update(update, origin=origin)
         finally:
             change = watch.collect()
-        correction, violations = self._referee.judge(room, change, author, update, writable)
+        writable = access.writable if access is not None else None
+        out_of_reach = creating and not record_empty(room) and not self._reaches(author, room)
+        correction, violations = self._referee.judge(  # a record created out of reach is undone whole, and recorded
+            room, change, author, update, writable, undo_all=ViolationCode.OUT_OF_REACH if out_of_reach else None)
         if correction is not None:
             room.broadcast(encode_sync_update(room.name, correction))
         if self._on_merged is not None:
             self._on_merged(room)  # an assignment may have moved: subscribers check their access again
         return correction, violations
 
-    def _check_creation(self, room: Room, update: bytes, author: Principal) -> None:
-        """A record created by this update must come out in a shape its author reaches; else nothing is applied.
-
-        The record is empty, so trying the update on a copy costs only the update itself.
-        """
-        probe = Room(room.tenant, room.name)
-        probe.doc.apply_update(room.doc.get_update())
-        try:
-            probe.doc.apply_update(update)
-        except ValueError:
-            return  # the real merge refuses it with its own code
-        created = self._gate.rules.decide(author, parse_name(room.name).record_type, record_of(probe))
-        if created.scope is not Scope.READ_WRITE:
-            raise AuthError(ErrorCode.FORBIDDEN, "the record would be created out of this token's reach")
+    def _reaches(self, author: Principal, room: Room) -> bool:
+        created = self._gate.rules.decide(author, parse_name(room.name).record_type, record_of(room))
+        return created.scope is Scope.READ_WRITE
 
     def persist(self, room: Room, update: bytes, *more: bytes) -> asyncio.Future[None]:
         """Append ``update`` (and ``more``, in the same transaction) to the log; resolves once durable.
@@ -155,3 +141,4 @@ class WritePath:
     def committed(self, entries: Sequence[LogEntry]) -> None:
         """Steps 8 and 9: the committer calls this after each transaction; the extensions project and publish."""
         self._hooks.update_committed(entries)
+

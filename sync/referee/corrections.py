@@ -45,6 +45,7 @@ class HubWriter:
         """Make the writes of ``outcome``; the update, or ``None`` when there is nothing to write."""
         if not outcome.writes_anything:
             return None
+        clock = self.clock.fresh()  # what this document's stamps make it observe stays with this document
 
         def write() -> None:
             clocks = doc.get(CLOCKS_ROOT, type=Map)
@@ -58,16 +59,16 @@ class HubWriter:
                 if change.resolution is not None:
                     correct_field(doc, change.resolution)
                 else:
-                    write_field(doc, change.field, change.value, clock=self.clock, user=HUB_USER, roles=HUB_ROLES)
+                    write_field(doc, change.field, change.value, clock=clock, user=HUB_USER, roles=HUB_ROLES)
             for append in outcome.appends:
                 if append.stamped:
-                    append_entry(doc, append.root, append.entry, clock=self.clock, user=HUB_USER)
+                    append_entry(doc, append.root, append.entry, clock=clock, user=HUB_USER)
                 else:
                     doc.get(append.root, type=Array).append(append.entry)
             for removal in outcome.removals:
                 _remove_entry(doc.get(removal.root, type=Array), removal.entry)
             if outcome.status_change is not None:
-                self._derive(doc, outcome.status_change)
+                self._derive(doc, outcome.status_change, clock)
 
         return self._transaction(doc, write)
 
@@ -77,20 +78,22 @@ class HubWriter:
         A status chosen this way is a status change like any other: it gets its history entry.
         """
 
+        clock = self.clock.fresh()
+
         def write() -> None:
             record = doc.get(RECORD_ROOT, type=Map)
             old = record.get(field)
-            write_field(doc, field, value, clock=self.clock, user=by, roles=HUB_ROLES)
+            write_field(doc, field, value, clock=clock, user=by, roles=HUB_ROLES)
             if field == kind.status_field and value is not None and value != old:
-                self._derive(doc, StatusChange(old, value, by))
+                self._derive(doc, StatusChange(old, value, by), clock)
 
         return self._transaction(doc, write)
 
-    def _derive(self, doc: Doc, change: StatusChange) -> None:
+    def _derive(self, doc: Doc, change: StatusChange, clock: Hlc) -> None:
         at = self.now()
-        write_field(doc, STATUS_UPDATED_AT, at, clock=self.clock, user=HUB_USER, roles=HUB_ROLES)
+        write_field(doc, STATUS_UPDATED_AT, at, clock=clock, user=HUB_USER, roles=HUB_ROLES)
         entry = status_change_entry(change.old, change.new, by=change.by, at=at)
-        append_entry(doc, HISTORY, entry, clock=self.clock, user=HUB_USER)
+        append_entry(doc, HISTORY, entry, clock=clock, user=HUB_USER)
 
     @staticmethod
     def _transaction(doc: Doc, write: Callable[[], None]) -> bytes | None:

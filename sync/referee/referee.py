@@ -17,8 +17,9 @@ from conflict.outcome import Author
 from sync.referee.conflicts import ConflictQueue, outcome_rows
 from sync.referee.corrections import HubWriter, hub_clock
 from sync.documents.room import Room
+from conflict.codes import ViolationCode
 from conflict.outcome import Violation
-from conflict.rules import RecordRules
+from conflict.rules import RecordRules, undo
 from sync.store import ConflictRecord, ConflictStore
 from conflict.change import Change
 from sync.documents.watch import RecordWatch
@@ -46,19 +47,32 @@ class Referee:
             room.watch = None  # merged and stored, never judged
 
     def judge(
-        self, room: Room, change: Change, author: Author, update: bytes, writable: frozenset[str] | None = None
+        self, room: Room, change: Change, author: Author, update: bytes, writable: frozenset[str] | None = None,
+        *, undo_all: ViolationCode | None = None,
     ) -> tuple[bytes | None, tuple[Violation, ...]]:
-        """Decide on one merged update; the hub's correction (already applied to the room) and the violations."""
+        """Decide on one merged update; the hub's correction (already applied to the room) and the violations.
+
+        ``undo_all`` undoes the whole update and reports it with that code, whatever the rules would say.
+        """
         watch = room.watch
         if watch is None or change.empty:
             return None, ()
+        update_id = hashlib.blake2b(update, digest_size=10).hexdigest()
         try:
-            update_id = hashlib.blake2b(update, digest_size=10).hexdigest()
-            outcome = self.rules.evaluate(watch.record_type, change, author, update_id, writable)
+            now_ms = self.writer.clock.wall_ms()
+            if undo_all is not None:
+                outcome = undo(watch.record_type, change, author, update_id, undo_all)
+            else:
+                outcome = self.rules.evaluate(watch.record_type, change, author, update_id, writable, now_ms=now_ms)
             correction = self.writer.apply(room.doc, outcome)
-        except Exception:  # a defect in a rule must not cost the client its (already merged) update
-            log.exception("the domain rules failed on an update of %s/%s", room.tenant, room.name)
-            return None, ()
+        except Exception:  # fail closed for this one update: what it changed is undone, its author told
+            log.exception("the domain rules failed on an update of %s/%s; undoing it", room.tenant, room.name)
+            outcome = undo(watch.record_type, change, author, update_id)
+            try:
+                correction = self.writer.apply(room.doc, outcome)
+            except Exception:
+                log.exception("undoing an unjudged update of %s/%s failed", room.tenant, room.name)
+                correction = None
         rows = outcome_rows(room.tenant, room.name, outcome, self.writer.now())
         if rows:
             self.conflicts.add(rows)

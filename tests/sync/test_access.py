@@ -16,7 +16,7 @@ from pycrdt import Array
 from sync.access import load_rules
 from sync.hub import Hub
 from sync.protocol import Authenticated, AuthToken, PermissionDenied, Sync, SyncStep
-from tests.sync.replicas import Replica, create, record
+from tests.sync.replicas import Replica, conflicts_of, create, record
 from tests.support.inproc import Connection, running_hub, token
 
 CLAIM = "warranty_claim:WC-1"
@@ -47,17 +47,18 @@ async def test_a_customer_opens_its_own_claim_and_never_another_customers(hub: H
     assert await viewer.connect(hub) == "readonly"
 
 
-async def test_a_claim_created_for_another_customer_is_refused_whole_and_kept_for_review(hub: Hub) -> None:
+async def test_a_claim_created_for_another_customer_is_undone_whole_and_kept_for_review(hub: Hub) -> None:
     forger = customer("cust-2")
     forger.write_many({"status": "SUBMITTED", "customer": {"customer_id": "cust-1"}, "claim_amount": "9999"})
     assert await forger.connect(hub) == "read-write"
     forger.send(forger.updates[0])
-    assert await forger.settled() == [False]
-    assert [n.code for n in forger.notices()] == ["forbidden"]
-    assert record(hub.rooms[("acme", CLAIM)].doc) == {}, "nothing was applied"
-    queue = await hub.review_queue("acme")
-    (row,) = [r for r in queue if r.name == CLAIM]
-    assert (row.kind, row.code, row.values[0]["user"]) == ("rejected", "write_rejected", "cust-2")
+    assert await forger.settled() == [True]
+    await forger.live(lambda doc: record(doc) == {})
+    assert {n.code for n in forger.notices()} == {"out_of_reach"}
+    assert record(hub.rooms[("acme", CLAIM)].doc) == {}, "nothing of it stands"
+    rows = await conflicts_of(hub, CLAIM)
+    kept = {row.field: row.values[0] for row in rows if row.code == "out_of_reach"}
+    assert kept["claim_amount"] == {"value": "9999", "user": "cust-2", "device": "phone"}
     honest = customer("cust-2", "laptop")
     honest.write_many({"status": "SUBMITTED", "customer": {"customer_id": "cust-2"}})
     assert await honest.connect(hub) == "read-write"

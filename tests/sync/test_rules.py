@@ -140,7 +140,7 @@ def test_a_role_owned_field_written_by_another_role_is_reverted_stamped_or_not()
     assert "deductible" not in record(bench.doc), "no owner ever wrote it"
 
 
-def test_an_unstamped_overwrite_of_a_stamped_field_is_reverted_as_unstamped_write() -> None:
+def test_an_unstamped_overwrite_is_stamped_for_its_author_and_judged_like_a_stamped_one() -> None:
     bench = Bench("work_order:WO-4")
     tech = device(bench.name, bench, "tech-1", "tab-1", "technician")
     tech.write("title", "Pump 3")
@@ -150,8 +150,13 @@ def test_an_unstamped_overwrite_of_a_stamped_field_is_reverted_as_unstamped_writ
 
     outcome = bench.merge(raw)
 
-    assert codes(outcome) == ["unstamped_write"] and outcome.violations[0].kept == "Pump 3"
-    assert record(bench.doc) == {"title": "Pump 3", "future_field": 1.0}, "unknown fields are left alone"
+    assert codes(outcome) == []
+    assert record(bench.doc) == {"title": "raw", "future_field": 1.0}, "unknown fields are left alone"
+    stamp = parse_clocks(bench.clocks()).latest("title")
+    assert stamp is not None and (stamp.user, stamp.device, stamp.roles) == ("tech-2", "tab-2", {"technician"})
+    later = device(bench.name, bench, "tech-1", "tab-1", "technician", ms=T0 + 1)
+    later.write("title", "Pump 3 again")
+    assert codes(bench.merge(later)) == [] and record(bench.doc)["title"] == "Pump 3 again"
 
 
 def test_a_late_write_that_loses_is_a_conflict_even_when_the_winner_had_seen_newer() -> None:
