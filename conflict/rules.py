@@ -30,6 +30,9 @@ from conflict.hlc import MAX_COUNTER, HlcTimestamp, wall_clock_ms
 from conflict.stamps import make_stamp
 
 _ENTRY_METADATA = ("hlc", "user", "device")
+#: List roots only the hub appends to.
+HUB_LISTS = frozenset({"history"})
+
 _UNDO_REASONS = {
     ViolationCode.NOT_WRITABLE: "this token may not change {field} of this record",
     ViolationCode.NOT_JUDGED: "the hub could not judge this change of {field}; it is undone",
@@ -89,7 +92,7 @@ class RecordRules:
             return outcome
         return Outcome(
             restores=denied.restores + outcome.restores, writes=denied.writes + outcome.writes, appends=outcome.appends,
-            removals=denied.removals, conflicts=outcome.conflicts, violations=denied.violations + outcome.violations,
+            removals=denied.removals + outcome.removals, conflicts=outcome.conflicts, violations=denied.violations + outcome.violations,
             status_change=outcome.status_change,
         )
 
@@ -129,11 +132,12 @@ class RecordRules:
 
         violations = [self._with_kept(v, writes, record) for group in found.values() for v in group]
         violations += [self._with_kept(v, writes, record) for v in refused]
-        appends, list_violations = self._check_lists(kind, change, author)
+        appends, removals, list_violations = self._check_lists(kind, change, author)
         return Outcome(
             restores=tuple(restores),
             writes=tuple(writes.values()),
             appends=tuple(appends),
+            removals=tuple(removals),
             conflicts=tuple(conflicts),
             violations=tuple(violations + list_violations),
             status_change=status_change,
@@ -245,48 +249,63 @@ class RecordRules:
     # -- lists -------------------------------------------------------------------------------------
 
     @staticmethod
-    def _check_lists(kind: RecordType, change: Change, author: Author) -> tuple[list[ListAppend], list[Violation]]:
-        """Append-only lists keep every entry; role-owned entry fields change only by their owners."""
+    def _check_lists(
+        kind: RecordType, change: Change, author: Author
+    ) -> tuple[list[ListAppend], list[ListRemove], list[Violation]]:
+        """Append-only lists keep every entry; an appended entry is its writer's own (author and device) and never
+        the hub's history; role-owned entry fields change only by their owners."""
         appends: list[ListAppend] = []
+        removals: list[ListRemove] = []
         violations: list[Violation] = []
+        who = {"device": author.device, "user": author.user}
         for root, (before, after) in sorted(change.lists.items()):
             verdict = check_list_kept(kind, root, before, after)
             if not verdict:
                 missing = removed_entries(before, after)
                 appends.extend(ListAppend(root, entry) for entry in missing)
                 violations.append(Violation(
-                    ViolationCode.ENTRY_REMOVED, root, verdict.reason,
-                    {"value": missing, "device": author.device, "user": author.user},
+                    ViolationCode.ENTRY_REMOVED, root, verdict.reason, {"value": missing, **who},
                     f"{ViolationCode.ENTRY_REMOVED}|{root}|{_digest(missing)}", kept=missing,
                 ))
             existing = list(before)
             for entry in removed_entries(after, before):
-                if isinstance(entry, Mapping):
-                    verdict = check_append(kind, root, entry, author.roles, existing)
-                    if not verdict:
-                        corrected = _corrected_version(kind, root, entry, existing, author.roles)
-                        if corrected is not None:
-                            appends.append(ListAppend(root, corrected, stamped=True))
-                        violations.append(Violation(
-                            verdict.code or ViolationCode.ROLE_NOT_ALLOWED, root, verdict.reason,
-                            {"value": dict(entry), "device": author.device, "user": author.user},
-                            f"{verdict.code}|{root}|{_digest(entry)}", kept=corrected,
-                        ))
+                if not isinstance(entry, Mapping):
+                    existing.append(entry)
+                    continue
+                if root in HUB_LISTS or _forged(entry, author):
+                    removals.append(ListRemove(root, dict(entry)))
+                    reason = (f"{kind.name}.{root} is written by the hub only" if root in HUB_LISTS
+                              else f"an entry of {kind.name}.{root} must name its writer ({author.user}, {author.device})")
+                    kept = None if root in HUB_LISTS else {**dict(entry), **who}
+                    violations.append(Violation(ViolationCode.FORGED_ENTRY, root, reason, {"value": dict(entry), **who},
+                                                f"{ViolationCode.FORGED_ENTRY}|{root}|{_digest(entry)}", kept=kept))
+                    if kept is None:
+                        continue
+                    appends.append(ListAppend(root, kept))
+                    entry = kept
+                verdict = check_append(kind, root, entry, author.roles, existing)
+                if not verdict:
+                    corrected = _corrected_version(kind, root, entry, existing, author.roles)
+                    if corrected is not None:
+                        if not isinstance(entry.get("id"), str):  # an item of its own: replaced, not versioned
+                            removals.append(ListRemove(root, dict(entry)))
+                        appends.append(ListAppend(root, corrected, stamped=True))
+                    violations.append(Violation(
+                        verdict.code or ViolationCode.ROLE_NOT_ALLOWED, root, verdict.reason,
+                        {"value": dict(entry), **who}, f"{verdict.code}|{root}|{_digest(entry)}", kept=corrected,
+                    ))
                 existing.append(entry)
-        return appends, violations
-
+        return appends, removals, violations
 
 def _corrected_version(
     kind: RecordType, root: str, entry: Mapping[str, Any], existing: list[Any], roles: frozenset[str]
 ) -> dict[str, Any] | None:
     """A newer version of ``entry``'s item with the fields the author may not change put back.
 
-    An entry without an ``id`` is an item of its own that no later version can replace: it stays, recorded.
+    An entry without an ``id`` is an item of its own: its corrected copy replaces it.
     """
     item_id = entry.get("id")
-    if not isinstance(item_id, str):
-        return None
-    previous = previous_version(existing, item_id)
+    previous = previous_version(existing, item_id) if isinstance(item_id, str) else None
     corrected = {key: value for key, value in entry.items() if key not in _ENTRY_METADATA}
     for name, policy in kind.entry_policies.get(root, {}).items():
         if policy.allows(roles):
@@ -365,3 +384,9 @@ def _attributed(name: str, value: Any, clocks: Mapping[str, Any], author: Author
                            node=author.device)
     return make_stamp(name, value, hlc=hlc, user=author.user, roles=author.roles,
                       prev=None if latest is None else latest.hlc)
+
+
+def _forged(entry: Mapping[str, Any], author: Author) -> bool:
+    """True when ``entry`` names another writer than ``author`` (an entry naming none is the author's)."""
+    user, device = entry.get("user"), entry.get("device")
+    return (user is not None and user != author.user) or (device is not None and device != author.device)

@@ -17,23 +17,23 @@ async def test_readonly_token_reads_but_its_updates_are_refused_and_not_stored(h
     hub = hub_on_store
     async with HubClient.connect(hub.ws_url) as writer:
         await writer.open(NAME, hub.token())
-        assert await writer.set_fields(NAME, {"status": "OPEN"})
+        assert await writer.set_fields(NAME, {"phase": "OPEN"})
     _, log_before = await stored_doc(hub.database_url, "acme", NAME)
 
     async with HubClient.connect(hub.ws_url) as viewer, HubClient.connect(hub.ws_url) as other:
         doc = await viewer.open(NAME, hub.token(sub="sup", device="web", roles=("viewer",)))
         assert viewer.frames[0].scope == "readonly"
-        assert doc.get("record", type=Map).to_py() == {"status": "OPEN"}
+        assert doc.get("record", type=Map).to_py() == {"phase": "OPEN"}
         await other.open(NAME, hub.token(device="other"))
         other_frames = len(other.frames)
-        assert not await viewer.set_fields(NAME, {"status": "CANCELLED"})
+        assert not await viewer.set_fields(NAME, {"phase": "CANCELLED"})
         notice = await viewer.wait_notice(NAME, "readonly")
         assert "read" in notice.message
         assert len(other.frames) == other_frames, "a refused update reached another subscriber"
 
     stored, log_after = await stored_doc(hub.database_url, "acme", NAME)
     assert log_after == log_before
-    assert stored.get("record", type=Map).to_py() == {"status": "OPEN"}
+    assert stored.get("record", type=Map).to_py() == {"phase": "OPEN"}
 
 
 @pytest.mark.parametrize(

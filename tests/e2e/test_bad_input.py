@@ -22,7 +22,7 @@ async def still_serving(hub: HubProcess) -> None:
     """Another connection can still write and read."""
     async with HubClient.connect(hub.ws_url) as client:
         await client.open("policy:POL-ALIVE", hub.token(device="probe"))
-        assert await client.set_fields("policy:POL-ALIVE", {"status": "ACTIVE"})
+        assert await client.set_fields("policy:POL-ALIVE", {"phase": "ACTIVE"})
 
 
 async def assert_nothing_stored(hub: HubProcess, name: str = NAME) -> None:
@@ -39,9 +39,9 @@ async def test_oversized_frame_is_refused_for_its_document_and_the_connection_li
         assert not await client.send_update(NAME, updates[0])
         notice = await client.wait_notice(NAME, "frame_too_large")
         assert str(FRAME_LIMIT) in notice.message
-        assert await client.set_fields(NAME, {"status": "ACTIVE"}), "the connection keeps working"
+        assert await client.set_fields(NAME, {"phase": "ACTIVE"}), "the connection keeps working"
     stored, _ = await stored_doc(hub.database_url, "acme", NAME)
-    assert stored.get("record", type=Map).to_py() == {"status": "ACTIVE"}
+    assert stored.get("record", type=Map).to_py() == {"phase": "ACTIVE"}
 
 
 @pytest.mark.hub_env(FIELDSYNC_MAX_FRAME_BYTES=FRAME_LIMIT)
@@ -77,9 +77,9 @@ async def test_invalid_yjs_update_is_refused_and_the_connection_lives(hub_on_sto
         await client.open(NAME, hub.token())
         assert not await client.send_update(NAME, b"\x01\x02\x03\x04")
         await client.wait_notice(NAME, "invalid_update")
-        assert await client.set_fields("policy:POL-9", {"status": "ACTIVE"})
+        assert await client.set_fields("policy:POL-9", {"phase": "ACTIVE"})
     stored, log_length = await stored_doc(hub.database_url, "acme", NAME)
-    assert log_length == 1 and stored.get("record", type=Map).to_py() == {"status": "ACTIVE"}
+    assert log_length == 1 and stored.get("record", type=Map).to_py() == {"phase": "ACTIVE"}
 
 
 async def test_unknown_type_and_trailing_bytes_get_notices_for_their_document(hub: HubProcess) -> None:
@@ -93,7 +93,7 @@ async def test_unknown_type_and_trailing_bytes_get_notices_for_their_document(hu
         client.sent[NAME] += 1  # sent raw: count it so later acknowledgements line up
         await client.wait_notice(NAME, "bad_frame")
         assert client.statuses[NAME][-1] is False
-        assert await client.set_fields(NAME, {"status": "ACTIVE"})
+        assert await client.set_fields(NAME, {"phase": "ACTIVE"})
     stored, log_length = await stored_doc(hub.database_url, "acme", NAME)
     assert log_length == 1
 

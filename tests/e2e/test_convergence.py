@@ -14,7 +14,7 @@ NAME = "work_order:WO-1042"
 def offline_edits(status: str, note: str, **fields: object) -> Doc:
     doc = Doc()
     record = doc.get("record", type=Map)
-    record["status"] = status
+    record["phase"] = status
     for key, value in fields.items():
         record[key] = value
     doc.get("notes", type=Array).append(note)
@@ -41,7 +41,7 @@ async def test_two_offline_devices_converge_and_a_late_client_gets_everything(hu
     record, notes, _ = snapshot(a)
     assert notes == ["customer not home at 9", "replaced the seal"]
     assert record["title"] == "Pump 3 leaking" and record["priority"] == "HIGH"
-    assert record["status"] in {"IN_PROGRESS", "SCHEDULED"}
+    assert record["phase"] in {"IN_PROGRESS", "SCHEDULED"}
 
     stored, _ = await stored_doc(hub.database_url, "acme", NAME)
     assert snapshot(stored) == snapshot(a)
@@ -57,7 +57,7 @@ async def test_live_edits_are_broadcast_to_other_subscribers_but_not_echoed(hub_
         await ca.open(NAME, hub.token(device="dev-a"))
         await cb.open(NAME, hub.token(device="dev-b"))
         frames_before = len(ca.frames)
-        assert await ca.set_fields(NAME, {"status": "IN_PROGRESS"})
-        await cb.wait_for(NAME, lambda d: d.get("record", type=Map).get("status") == "IN_PROGRESS")
+        assert await ca.set_fields(NAME, {"phase": "IN_PROGRESS"})
+        await cb.wait_for(NAME, lambda d: d.get("record", type=Map).get("phase") == "IN_PROGRESS")
         # the writer got exactly its acknowledgement back, not its own update
         assert [type(f).__name__ for f in ca.frames[frames_before:]] == ["SyncStatus"]

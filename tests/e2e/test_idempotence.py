@@ -24,14 +24,14 @@ async def test_resent_updates_change_neither_document_nor_initial_sync(hub_on_st
     source = Doc()
     updates: list[bytes] = []
     source.observe(lambda event: updates.append(event.update))
-    source.get("record", type=Map)["status"] = "SUBMITTED"
+    source.get("record", type=Map)["phase"] = "SUBMITTED"
     source.get("notes", type=Array).append("serial plate photographed")
     async with HubClient.connect(hub.ws_url) as client:
         await client.open(NAME, hub.token())
         for update in updates:
             assert await client.send_update(NAME, update)
     first = await fresh_view(hub)
-    assert first[1:] == ({"status": "SUBMITTED"}, ["serial plate photographed"])
+    assert first[1:] == ({"phase": "SUBMITTED"}, ["serial plate photographed"])
 
     async with HubClient.connect(hub.ws_url) as client:
         await client.open(NAME, hub.token(device="retrying"))

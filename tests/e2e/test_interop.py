@@ -153,10 +153,10 @@ async def test_node_set_is_seen_by_python_client(node_bin, hub):
     document = "work_order:WO-1"
     token = hub.token(sub="u1", tenant="acme", device="node-1", roles=("technician",))
 
-    result = await run_node(node_bin, hub.ws_url, token, document, "set", "status", "IN_PROGRESS")
+    result = await run_node(node_bin, hub.ws_url, token, document, "set", "phase", "IN_PROGRESS")
     assert result.returncode == EXIT_OK, result.describe()
     assert result.payload.get("ok") is True, result.describe()
-    assert result.payload["record"]["status"] == "IN_PROGRESS", result.describe()
+    assert result.payload["record"]["phase"] == "IN_PROGRESS", result.describe()
     assert result.payload.get("scope") == "read-write", result.describe()
     # Every change the provider sent was acknowledged with SyncStatus(true).
     assert result.payload.get("unsyncedChanges") == 0, result.describe()
@@ -165,8 +165,8 @@ async def test_node_set_is_seen_by_python_client(node_bin, hub):
     py_token = hub.token(sub="u2", tenant="acme", device="py-1", roles=("technician",))
     async with HubClient.connect(hub.ws_url) as c:
         doc = await c.open(document, py_token)
-        await c.wait_for(document, _has("status", "IN_PROGRESS"), timeout=10)
-        assert _record_of(doc)["status"] == "IN_PROGRESS"
+        await c.wait_for(document, _has("phase", "IN_PROGRESS"), timeout=10)
+        assert _record_of(doc)["phase"] == "IN_PROGRESS"
 
 
 async def test_python_set_is_seen_by_node_wait(node_bin, hub):
@@ -174,14 +174,14 @@ async def test_python_set_is_seen_by_node_wait(node_bin, hub):
     py_token = hub.token(sub="u2", tenant="acme", device="py-1", roles=("technician",))
     async with HubClient.connect(hub.ws_url) as c:
         await c.open(document, py_token)
-        assert await c.set_fields(document, {"assignee": "tech-7", "status": "ASSIGNED"})
+        assert await c.set_fields(document, {"assignee": "tech-7", "phase": "ASSIGNED"})
 
     token = hub.token(sub="u1", tenant="acme", device="node-1", roles=("technician",))
     result = await run_node(node_bin, hub.ws_url, token, document, "wait", "assignee", "tech-7", "--timeout", "10")
     assert result.returncode == EXIT_OK, result.describe()
     assert result.payload.get("ok") is True, result.describe()
     assert result.payload["record"]["assignee"] == "tech-7", result.describe()
-    assert result.payload["record"]["status"] == "ASSIGNED", result.describe()
+    assert result.payload["record"]["phase"] == "ASSIGNED", result.describe()
 
 
 async def test_live_update_reaches_waiting_node_client(node_bin, hub):
@@ -191,13 +191,13 @@ async def test_live_update_reaches_waiting_node_client(node_bin, hub):
 
     async with HubClient.connect(hub.ws_url) as c:
         await c.open(document, py_token)
-        assert await c.set_fields(document, {"status": "OPEN"})
+        assert await c.set_fields(document, {"phase": "OPEN"})
 
-        proc = await _spawn(node_bin, hub.ws_url, token, document, "wait", "status", "DONE", "--timeout", "15")
+        proc = await _spawn(node_bin, hub.ws_url, token, document, "wait", "phase", "DONE", "--timeout", "15")
         try:
             # The node client is connected, authenticated and synced before the change is made.
             head = await _read_until_synced(proc)
-            assert await c.set_fields(document, {"status": "DONE"})
+            assert await c.set_fields(document, {"phase": "DONE"})
             result = await _collect(proc, head)
         finally:
             if proc.returncode is None:
@@ -206,7 +206,7 @@ async def test_live_update_reaches_waiting_node_client(node_bin, hub):
 
     assert result.returncode == EXIT_OK, result.describe()
     assert result.payload.get("ok") is True, result.describe()
-    assert result.payload["record"]["status"] == "DONE", result.describe()
+    assert result.payload["record"]["phase"] == "DONE", result.describe()
     # The value arrived as a live update, not in the initial sync.
     after_sync = result.stderr.split(" event synced", 1)[1]
     assert any(
@@ -219,10 +219,10 @@ async def test_readonly_node_client_cannot_write(node_bin, hub):
     py_token = hub.token(sub="u2", tenant="acme", device="py-1", roles=("technician",))
     async with HubClient.connect(hub.ws_url) as c:
         await c.open(document, py_token)
-        assert await c.set_fields(document, {"status": "ASSIGNED"})
+        assert await c.set_fields(document, {"phase": "ASSIGNED"})
 
     viewer = hub.token(sub="u3", tenant="acme", device="node-ro", roles=("viewer",))
-    result = await run_node(node_bin, hub.ws_url, viewer, document, "set", "status", "HACKED", "--timeout", "5")
+    result = await run_node(node_bin, hub.ws_url, viewer, document, "set", "phase", "HACKED", "--timeout", "5")
     # The viewer is let in read-only; the provider's update is answered with SyncStatus(false),
     # which the stock provider ignores (its unsynced counter never returns to 0).
     assert result.returncode == EXIT_UNSYNCED, result.describe()
@@ -235,8 +235,8 @@ async def test_readonly_node_client_cannot_write(node_bin, hub):
     # Nothing of the refused change was stored or passed on.
     async with HubClient.connect(hub.ws_url) as c:
         doc = await c.open(document, py_token)
-        await c.wait_for(document, _has("status", "ASSIGNED"), timeout=10)
-        assert _record_of(doc)["status"] == "ASSIGNED"
+        await c.wait_for(document, _has("phase", "ASSIGNED"), timeout=10)
+        assert _record_of(doc)["phase"] == "ASSIGNED"
 
 
 async def test_bad_token_is_permission_denied(node_bin, hub):
