@@ -53,7 +53,8 @@ class Records:
     def _write(self, doc: Doc, kind: RecordType, fields: Mapping[str, Any]) -> None:
         for field, value in fields.items():
             self._check_field(kind, field)
-            write_field(doc, field, value, clock=self.replica.hlc, user=self.user, roles=self.roles)
+            write_field(doc, field, value, clock=self.replica.hlc, user=self.user, roles=self.roles,
+                        keep_path=field == kind.status_field)
 
     async def _view(self, name: str) -> RecordView:
         view = await self.replica.get(name)

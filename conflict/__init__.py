@@ -39,6 +39,7 @@ from conflict.resolution import (
     FieldConflict,
     FieldResolution,
     check_resolved_status,
+    check_status_path,
     resolve_field,
     resolve_record,
 )
@@ -96,6 +97,7 @@ __all__ = [
     "check_field_write",
     "check_list_kept",
     "check_resolved_status",
+    "check_status_path",
     "check_stamp",
     "check_transition",
     "correct_field",

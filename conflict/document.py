@@ -69,11 +69,15 @@ def _set(record: Map, field: str, value: Any) -> None:
         record[field] = value
 
 
-def write_field(doc: Doc, field: str, value: Any, *, clock: Hlc, user: str, roles: Iterable[str]) -> FieldStamp:
+def write_field(
+    doc: Doc, field: str, value: Any, *, clock: Hlc, user: str, roles: Iterable[str], keep_path: bool = False
+) -> FieldStamp:
     """Set scalar ``field`` and its stamp in one transaction; ``None`` removes the field.
 
     The write's time is made greater than every stamp of the field this replica has seen, so an overwrite
-    always wins over what it overwrote, and ``prev`` records the newest of those stamps.
+    always wins over what it overwrote, and ``prev`` records the newest of those stamps. With ``keep_path`` (a
+    status), a write that follows this device's own latest write keeps the values it moves through, so the hub
+    judges each step of a chain made offline.
     """
     value = _json(value)
     with doc.transaction():
@@ -81,7 +85,11 @@ def write_field(doc: Doc, field: str, value: Any, *, clock: Hlc, user: str, role
         clocks = doc.get(CLOCKS_ROOT, type=Map)
         seen = parse_clocks(plain(clocks) or {}).latest(field)
         at = clock.now() if seen is None else clock.observe(seen.hlc)
-        stamp = make_stamp(field, value, hlc=at, user=user, roles=roles, prev=None if seen is None else seen.hlc)
+        path: tuple[Any, ...] = ()
+        if keep_path and seen is not None and seen.device == clock.node and seen.value != value:
+            path = (*seen.path, seen.value)
+        stamp = make_stamp(field, value, hlc=at, user=user, roles=roles, prev=None if seen is None else seen.hlc,
+                           path=path)
         _set(record, field, value)
         clocks[stamp.key] = stamp.to_entry()
     return stamp

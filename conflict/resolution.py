@@ -161,8 +161,30 @@ def check_resolved_status(
     The author is the winning write: its roles, as stamped (``check_stamp`` has verified them against the token),
     must allow the transition. A resolution of another field, or one that keeps the status, is allowed.
     """
+    return check_status_path(record_type, previous_status, resolution)[0]
+
+
+def check_status_path(
+    record_type: RecordType | str, previous_status: str | None, resolution: FieldResolution
+) -> tuple[Verdict, str | None]:
+    """Each step from ``previous_status`` through the winner's path to its value, judged in order.
+
+    Returns the first refusal (or ``ALLOWED``) and the last status the chain validly reached. Steps of the path
+    up to ``previous_status`` were already judged (the device was in touch then) and are skipped.
+    """
     kind = _record_type(record_type)
     winner = resolution.winner
     if resolution.field != kind.status_field or winner is None or winner.value == previous_status:
-        return ALLOWED
-    return check_transition(kind.name, previous_status, winner.value, winner.roles)
+        return ALLOWED, previous_status
+    chain = [*winner.path, winner.value]
+    if previous_status in chain:
+        chain = chain[len(chain) - chain[::-1].index(previous_status):]
+    current = previous_status
+    for status in chain:
+        if status == current:
+            continue
+        verdict = check_transition(kind.name, current, status, winner.roles)
+        if not verdict:
+            return verdict, current
+        current = status
+    return ALLOWED, current

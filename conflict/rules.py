@@ -22,7 +22,7 @@ import msgspec
 
 from conflict import (
     FieldConflict, FieldResolution, FieldStamp, RecordType, ViolationCode, check_append, check_list_kept,
-    check_resolved_status, check_stamp, parse_clocks, previous_version, removed_entries, resolve_field,
+    check_stamp, check_status_path, parse_clocks, previous_version, removed_entries, resolve_field,
 )
 from conflict.outcome import NOTHING, Author, ListRemove, FieldWrite, ListAppend, Outcome, StampRestore, StatusChange, Violation
 from conflict.change import MISSING, Change
@@ -121,10 +121,14 @@ class RecordRules:
                 writes[name] = FieldWrite(name, resolution.value, resolution)
             if name == kind.status_field:
                 before = _present(change.before(name))
-                refusal = self._judge_status(kind, before, resolution)
+                refusal, reached = self._judge_status(kind, before, resolution)
                 if refusal is not None:
-                    writes[name] = FieldWrite(name, before)  # under the hub's stamp: newer than the refused write
+                    # the valid steps of an offline chain stand; the status goes back to where the first refused
+                    # step started, under the hub's stamp (newer than the refused write)
+                    writes[name] = FieldWrite(name, reached)
                     refused.append(refusal)
+                    if reached != before and reached is not None and resolution.winner is not None:
+                        status_change = StatusChange(before, reached, resolution.winner.user)
                 elif resolution.winner is not None:
                     now = resolution.value if name in writes else record.get(name)
                     if now is not None and now != before:
@@ -144,15 +148,18 @@ class RecordRules:
         )
 
     @staticmethod
-    def _judge_status(kind: RecordType, before: str | None, resolution: FieldResolution) -> Violation | None:
-        """The lifecycle's verdict on the status the policy picked, judged against the hub's status before."""
-        verdict = check_resolved_status(kind, before, resolution)
+    def _judge_status(
+        kind: RecordType, before: str | None, resolution: FieldResolution
+    ) -> tuple[Violation | None, str | None]:
+        """The lifecycle's verdict on every step to the status the policy picked, from the hub's status before;
+        the refusal of the first invalid step, if any, and the last status validly reached."""
+        verdict, reached = check_status_path(kind, before, resolution)
         winner = resolution.winner
         if verdict or winner is None:  # a refusal always judges a winning write
-            return None
+            return None, reached
         code = verdict.code or ViolationCode.INVALID_TRANSITION
         return Violation(code, resolution.field, verdict.reason, _stamp_view(winner),
-                         f"{code}|{winner.key}|{winner.hlc.encode()}")
+                         f"{code}|{winner.key}|{winner.hlc.encode()}"), reached
 
     # -- stamps ------------------------------------------------------------------------------------
 

@@ -23,7 +23,7 @@ Deleting a field is writing ``null``.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 
@@ -57,6 +57,9 @@ class FieldStamp(msgspec.Struct, frozen=True, kw_only=True):
     roles: frozenset[str] = frozenset()
     value: Any = None
     prev: HlcTimestamp | None = None
+    path: tuple[Any, ...] = ()
+    """For a status: the values this device wrote before this one, oldest first, since it last saw another
+    device's write; the hub judges every step of the path, not only the jump to ``value``."""
 
     @property
     def key(self) -> str:
@@ -70,14 +73,17 @@ class FieldStamp(msgspec.Struct, frozen=True, kw_only=True):
             "roles": sorted(self.roles),
             "value": self.value,
             "prev": None if self.prev is None else self.prev.encode(),
+            **({"path": list(self.path)} if self.path else {}),
         }
 
 
 def make_stamp(
-    field: str, value: Any, *, hlc: HlcTimestamp, user: str, roles: Iterable[str], prev: HlcTimestamp | None
+    field: str, value: Any, *, hlc: HlcTimestamp, user: str, roles: Iterable[str], prev: HlcTimestamp | None,
+    path: Iterable[Any] = (),
 ) -> FieldStamp:
     """A stamp for a write made at ``hlc``; the device is the clock's node."""
-    return FieldStamp(field=field, device=hlc.node, hlc=hlc, user=user, roles=frozenset(roles), value=value, prev=prev)
+    return FieldStamp(field=field, device=hlc.node, hlc=hlc, user=user, roles=frozenset(roles), value=value, prev=prev,
+                      path=tuple(path)[-MAX_PATH:])
 
 
 class StampProblem(msgspec.Struct, frozen=True):
@@ -106,10 +112,15 @@ class StampTable(msgspec.Struct, frozen=True):
         return any(s.device == stamp.device and s.hlc == stamp.hlc for s in self.for_field(stamp.field))
 
 
+#: The longest status path a stamp carries (older steps were judged when the device was last in touch).
+MAX_PATH = 16
+
+
 class _StoredStamp(msgspec.Struct):
     hlc: str
     user: str
     roles: list[str] = []
+    path: Annotated[list[Any], msgspec.Meta(max_length=MAX_PATH)] = []
     value: Any = None
     prev: str | None = None
 
@@ -137,6 +148,7 @@ def _parse_entry(key: str, entry: Any) -> FieldStamp | str:
         roles=frozenset(stored.roles),
         value=stored.value,
         prev=prev,
+        path=tuple(stored.path),
     )
 
 
