@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 
 from conflict.codes import ViolationCode
 from conflict.outcome import Violation
@@ -81,6 +82,8 @@ class WritePath:
             replies.ack(name, False)
             replies.notice(name, exc)
             return
+        if link.access is not None and link.access.create and not record_empty(room):
+            link.access = replace(link.access, create=False)  # the record exists now: later writes create nothing
         # 6. commit
         committed = self.persist(room, update, *([correction] if correction is not None else []))
         # 7. ack: queued in arrival order, sent when ``committed`` resolves, i.e. after the transaction
