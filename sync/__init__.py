@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from sync.access import READONLY_ROLES, WRITER_ROLES, Principal, Scope, TokenVerifier
-    from sync.bus import Bus, BusMessage, InProcessBus
+    from sync.bus import Bus, InProcessBus, RedisBus
     from sync.config import HubConfig
     from sync.connection import Session, Transport
     from sync.errors import AuthError, ConfigError, FieldsyncError, LimitExceeded, ProtocolError, ReviewError, StoreError
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 _FACE = {
     "READONLY_ROLES": "sync.access", "WRITER_ROLES": "sync.access", "Principal": "sync.access", "Scope": "sync.access",
     "TokenVerifier": "sync.access",
-    "Bus": "sync.bus", "BusMessage": "sync.bus", "InProcessBus": "sync.bus",
+    "Bus": "sync.bus", "InProcessBus": "sync.bus", "RedisBus": "sync.bus",
     "HubConfig": "sync.config",
     "Session": "sync.connection", "Transport": "sync.connection",
     "AuthError": "sync.errors", "ConfigError": "sync.errors", "FieldsyncError": "sync.errors",
