@@ -36,6 +36,17 @@ class Deliveries:
                 self.duplicates += 1
         return self
 
+    def replay_frames(self, frames: Iterable[Frame], name: str) -> Deliveries:
+        """Replay the Sync frames for ``name`` in arrival order: step 2 answers (what the subscriber lacked
+        when it opened or reconnected) are applied without counting; each update frame is counted."""
+        for frame in frames:
+            if isinstance(frame, Sync) and frame.document == name:
+                if frame.step is SyncStep.UPDATE:
+                    self.replay([frame.data])
+                elif frame.step is SyncStep.STEP2:
+                    self.doc.apply_update(frame.data)
+        return self
+
     @property
     def record(self) -> dict[str, object]:
         return self.doc.get("record", type=Map).to_py()
