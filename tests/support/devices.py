@@ -39,27 +39,34 @@ class WritingDevice:
         #: The last connection (its frames are what the device received on it).
         self.client: HubClient | None = None
 
-    async def write(self, count: int, *, pace: float = 0.0, deadline: float = 120.0,
-                    stay: asyncio.Event | None = None) -> None:
-        """Make ``count`` writes, reconnecting as needed, within ``deadline`` s; then stay connected (receiving
-        the others' updates) until ``stay`` is set."""
+    async def write(self, count: int | None = None, *, until: asyncio.Event | None = None, pace: float = 0.0,
+                    deadline: float = 120.0, stay: asyncio.Event | None = None) -> None:
+        """Make ``count`` writes (or write until ``until`` is set), reconnecting as needed, within ``deadline`` s;
+        then stay connected (receiving the others' updates) until ``stay`` is set."""
         ends = time.monotonic() + deadline
-        while self.written < count and time.monotonic() < ends:
+
+        def more() -> bool:
+            wanted = self.written < count if count is not None else until is not None and not until.is_set()
+            return wanted and time.monotonic() < ends
+
+        while time.monotonic() < ends:
             try:
                 async with HubClient.connect(self.url(), open_timeout=5) as client:
                     self.connections += 1
                     for name in self.names:
                         await client.open(name, self.token, doc=self.docs[name], timeout=10)
-                    while self.written < count and time.monotonic() < ends:
+                    while more():
                         await self._one(client, self.names[self.written % len(self.names)])
                         if pace:
                             await asyncio.sleep(pace)
                     self.client = client
                     if stay is not None:
                         await stay.wait()
+                    break
             except GONE:
                 await asyncio.sleep(0.2)
-        assert self.written >= count, f"{self.device} wrote {self.written} of {count} in {deadline} s"
+        assert count is None or self.written >= count, f"{self.device} wrote {self.written} of {count} in {deadline} s"
+        assert self.client is not None, f"{self.device} could not finish within {deadline} s"
 
     async def _one(self, client: HubClient, name: str) -> None:
         key = f"{self.device}-{self.written}"
