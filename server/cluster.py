@@ -21,6 +21,7 @@ from pathlib import Path
 
 import asyncpg
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from server.proxy import RoundRobinProxy
 
@@ -39,7 +40,16 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if not 1 <= args.nodes <= 32:
         parser.error("nodes must be between 1 and 32")
+    if make_url_backend(args.database_url) != "postgresql":
+        parser.error("the nodes of a cluster share one Postgres database: --database-url must be postgresql+asyncpg://")
     return args
+
+
+def make_url_backend(url: str) -> str:
+    try:
+        return make_url(url).get_backend_name()
+    except ArgumentError:
+        return ""
 
 
 async def ensure_database(url: str) -> None:
@@ -77,7 +87,12 @@ def wait_ready(port: int, process: subprocess.Popen[bytes], timeout: float = 60)
 
 async def run(args: argparse.Namespace) -> int:
     args.workdir.mkdir(parents=True, exist_ok=True)
-    await ensure_database(args.database_url)
+    try:
+        await ensure_database(args.database_url)
+    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, ArgumentError, TimeoutError) as exc:
+        print(f"cluster: cannot prepare the database of {make_url(args.database_url).render_as_string()} "
+              f"({type(exc).__name__}: {exc}); is Postgres running (bin/services)?", file=sys.stderr)
+        return 2
     ports = [args.base_port + i + 1 for i in range(args.nodes)]
     nodes = [start_node(i + 1, port, args) for i, port in enumerate(ports)]  # all at once: one migrates
     try:

@@ -59,3 +59,40 @@ async def test_two_nodes_behind_one_port(tmp_path: Path, postgres_server: Postgr
             process.kill()
             process.wait(10)
         run_sync(postgres_server.drop(database))
+
+
+def run_cluster(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FIELDSYNC_")}
+    return subprocess.run([sys.executable, "-m", "server.cluster", *args], cwd=REPO, env=env, capture_output=True,
+                          text=True, timeout=timeout)
+
+
+def test_an_unreachable_postgres_is_reported_without_starting_nodes(tmp_path: Path) -> None:
+    done = run_cluster("2", "--database-url", "postgresql+asyncpg://postgres@127.0.0.1:1/fieldsync",
+                       "--workdir", str(tmp_path))
+    assert done.returncode == 2
+    assert "cluster: cannot prepare the database" in done.stderr and "Traceback" not in done.stderr
+    assert not list(tmp_path.glob("node-*.log"))
+
+
+@pytest.mark.parametrize("args", [("0",), ("33",), ("2", "--database-url", "sqlite+aiosqlite:///x.db")])
+def test_bad_arguments_are_refused(tmp_path: Path, args: tuple[str, ...]) -> None:
+    done = run_cluster(*args, "--workdir", str(tmp_path))
+    assert done.returncode == 2 and "error:" in done.stderr
+
+
+def test_a_node_that_cannot_start_stops_the_cluster_with_its_log_named(
+    tmp_path: Path, postgres_server: PostgresServer
+) -> None:
+    database = f"fieldsync_cluster_{uuid.uuid4().hex[:12]}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FIELDSYNC_")}
+    env["FIELDSYNC_SCOPES_FILE"] = str(tmp_path / "missing.toml")
+    try:
+        done = subprocess.run([sys.executable, "-m", "server.cluster", "2", "--port", str(free_port()),
+                               "--database-url", postgres_server.url(database), "--workdir", str(tmp_path)],
+                              cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+    finally:
+        run_sync(postgres_server.drop(database))
+    assert done.returncode == 1
+    assert "did not become ready; see" in done.stderr and "node-1.log" in done.stderr
+    assert "FIELDSYNC_SCOPES_FILE" in (tmp_path / "node-1.log").read_text()
