@@ -139,6 +139,11 @@ class BusExtension(Extension):
         self._wakeup.set()
 
     @property
+    def available(self) -> bool:
+        """False from a failed publish until the next one succeeds (at most a heartbeat apart)."""
+        return not self._down
+
+    @property
     def waiting(self) -> int:
         """Updates of other nodes held for rooms still loading."""
         return sum(len(updates) for updates in self._backlog.values())

@@ -21,7 +21,7 @@ from tests.support.client import HubClient
 from tests.support.delivery import Deliveries
 from tests.support.devices import WritingDevice
 from tests.support.hub import HubProcess
-from tests.support.nodes import make_nodes, readiness, room_record, running
+from tests.support.nodes import make_nodes, readiness, readiness_body, room_record, running
 from tests.support.postgres_cluster import PostgresCluster
 from tests.support.services import RedisServer
 from tests.support.stored import stored_doc
@@ -113,8 +113,12 @@ async def test_redis_down_for_ten_seconds_under_load(
                 await asyncio.sleep(10)
                 local = [len(w.frames) - before for w, before in zip(watchers, during)]
                 assert all(count > 100 for count in local), f"local fan-out went on during the outage: {local}"
+                said = [await asyncio.to_thread(readiness_body, node) for node in nodes]
+                assert said == [{"status": "ready", "bus": "unavailable"}] * 3, "ready, and saying the bus is not"
                 redis_server.start()
                 await asyncio.sleep(3)
+                said = [await asyncio.to_thread(readiness_body, node) for node in nodes]
+                assert said == [{"status": "ready", "bus": "ok"}] * 3
                 stop.set()
                 await until(lambda: all(d.client is not None for d in devices), "every device finished")
                 stored = await stored_records(postgres_url)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -44,6 +45,15 @@ def running(nodes: list[HubProcess]) -> Iterator[list[HubProcess]]:
     finally:
         for node in nodes:
             node.stop()
+
+
+def readiness_body(node: HubProcess) -> dict[str, str]:
+    """What the node's ``/readyz`` says, whatever its status."""
+    try:
+        with urllib.request.urlopen(f"{node.http_url}/readyz", timeout=2) as response:
+            return json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        return json.loads(exc.read())
 
 
 def readiness(node: HubProcess) -> int:
