@@ -118,7 +118,7 @@ class Room:
     # -- document ----------------------------------------------------------------------------------
 
     def apply_update(self, update: bytes, origin: Sender | None) -> None:
-        """Merge ``update`` and relay it to the other subscribers.
+        """Merge ``update`` from subscriber ``origin`` and relay what it changed to the other subscribers.
 
         Raises ProtocolError when it is malformed or depends on changes this document has not seen: the
         sender keeps it and sends it again after the earlier ones (or resyncs by state vector). An update
