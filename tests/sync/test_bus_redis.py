@@ -81,3 +81,24 @@ async def test_a_redis_outage_loses_no_update_and_duplicates_none(tmp_path: Path
         assert Deliveries().replay(update_payloads(writer.socket.received, NAME)).record == {}, "nothing echoed back"
         for conn in (writer, local, remote):
             await conn.finish()
+
+
+async def test_hubs_started_while_redis_is_down_serve_and_catch_up_once_it_comes(tmp_path: Path) -> None:
+    server = RedisServer(tmp_path / "late")
+    try:
+        async with nodes(tmp_path, 2, lambda: RedisBus(server.url, prefix="late")) as (a, b):
+            writer, remote = Connection(a), Connection(b)
+            await writer.open(NAME)
+            await remote.open(NAME, token(device="d2"))
+            _, updates = record_updates(2, key="k")
+            writer.socket.push(Sync(NAME, SyncStep.UPDATE, updates[0]))
+            await writer.socket.wait(lambda: writer.socket.statuses(NAME) == [True])
+            await asyncio.to_thread(server.start)
+            writer.socket.push(Sync(NAME, SyncStep.UPDATE, updates[1]))
+            await remote.socket.wait(
+                lambda: Deliveries().replay(update_payloads(remote.socket.received, NAME)).record == {"k0": 0, "k1": 1},
+                timeout=15)
+            assert Deliveries().replay(update_payloads(remote.socket.received, NAME)).duplicates == 0
+            await writer.finish(), await remote.finish()
+    finally:
+        server.stop()
