@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -74,7 +75,7 @@ async def _until_all_acked(devices: list[WritingDevice], timeout: float = 240) -
     await _until(lambda: all(len(d.acked) >= WRITES for d in devices), "every write acknowledged", timeout)
 
 
-async def _until(condition, what: str, timeout: float = 60) -> None:  # type: ignore[no-untyped-def]
+async def _until(condition: Callable[[], bool], what: str, timeout: float = 60) -> None:
     loop = asyncio.get_running_loop()
     ends = loop.time() + timeout
     while not condition():

@@ -6,11 +6,12 @@ import asyncio
 from collections.abc import Callable
 from pathlib import Path
 
+import msgspec
 import pytest
 from pycrdt import Map
 
 from sync.bus import AwarenessChanged, Bus, InProcessBus, RedisBus, UpdateCommitted
-from sync.bus.messages import encode_envelope
+from sync.bus.messages import Envelope, encode_envelope
 from sync.protocol import Awareness, Sync, SyncStep
 from sync.protocol.awareness import AwarenessEntry, decode_awareness_update, encode_awareness_update
 from sync.store import LogEntry
@@ -135,10 +136,6 @@ async def test_a_silent_node_is_caught_up_and_its_awareness_removed(tmp_path: Pa
 
 
 async def test_a_message_of_an_unknown_kind_is_skipped_and_the_rest_applied(tmp_path: Path) -> None:
-    import msgspec
-
-    from sync.bus.messages import Envelope
-
     shared = InProcessBus()
     async with nodes(tmp_path, 1, lambda: shared) as (hub,):
         reader = Connection(hub)

@@ -8,6 +8,7 @@ from pycrdt import Doc, Map, merge_updates
 from sync.errors import ProtocolError
 from sync.protocol import Sync, SyncStep, decode_frame
 from sync.documents.room import Room
+from sync.store import StoredDocument
 from tests.support.stored import record_updates
 
 
@@ -145,8 +146,6 @@ async def test_absorb_relays_another_nodes_update_to_every_subscriber_once() -> 
 
 
 async def test_catch_up_relays_only_what_the_store_has_and_the_room_lacks() -> None:
-    from sync.store import StoredDocument
-
     room = Room("acme", "work_order:WO-1")
     subscriber = Inbox()
     room.join(subscriber)
