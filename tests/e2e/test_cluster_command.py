@@ -54,6 +54,7 @@ async def test_two_nodes_behind_one_port(tmp_path: Path, postgres_server: Postgr
         assert process.wait(60) == 0
         logs = [(tmp_path / "cluster" / f"node-{i}.log").read_text() for i in (1, 2)]
         assert sum("database migrated to the newest schema" in text for text in logs) == 1
+        assert not any("Traceback" in text for text in logs), "the nodes stopped cleanly"
     finally:
         if process.poll() is None:
             process.kill()
