@@ -54,6 +54,8 @@ class FanoutShard:
     params: FanoutParams
     documents: list[int]
     run: int
+    subscriber_target: Target | None = None
+    """Where the subscribers connect, when not where the writers do (another hub node)."""
 
 
 def document_name(index: int, run: int) -> str:
@@ -173,13 +175,14 @@ async def fanout_job(ctx: WorkerContext, shard: FanoutShard) -> None:
         frames = [hp_update(name, u) for u in updates] if hocuspocus else [yw_update(u) for u in updates]
         documents.append(_Document(index, name, client, frames, [0.0] * count, [0.0] * count,
                                    [[0.0] * count for _ in range(params.subscribers)]))
-    requests = [(d.name, f"fo{shard.run}-{d.index}-{role}") for d in documents
-                for role in ["w"] + [f"s{k}" for k in range(params.subscribers)]]
-    opened = await open_many(target, requests)
-    per_doc = 1 + params.subscribers
+    writers = await open_many(target, [(d.name, f"fo{shard.run}-{d.index}-w") for d in documents])
+    opened = list(writers)
+    subscribers = await open_many(shard.subscriber_target or target, [
+        (d.name, f"fo{shard.run}-{d.index}-s{k}") for d in documents for k in range(params.subscribers)])
+    opened += subscribers
     for n, document in enumerate(documents):
-        document.writer = opened[n * per_doc]
-        document.subscribers = opened[n * per_doc + 1:(n + 1) * per_doc]
+        document.writer = writers[n]
+        document.subscribers = subscribers[n * params.subscribers:(n + 1) * params.subscribers]
     parse = parse_hocuspocus if hocuspocus else parse_ywebsocket
     progress = _Progress(len(documents) * params.subscribers * count, len(documents) * count if hocuspocus else 0)
     readers = []
@@ -247,9 +250,12 @@ def _result(documents: list[_Document], progress: _Progress, timed_out: bool, cp
 # -- the parent's side ---------------------------------------------------------------------------------
 
 
-def measure(server: Server, params: FanoutParams, *, procs: int, run: int) -> dict[str, float | None]:
-    """One run against ``server`` (started fresh for it); returns the figures of this run."""
-    shards = [FanoutShard(server.target, params, list(range(p, params.documents, procs)), run)
+def measure(server: Server, params: FanoutParams, *, procs: int, run: int,
+            subscribers_on: Server | None = None) -> dict[str, float | None]:
+    """One run against ``server`` (started fresh for it), its subscribers on ``subscribers_on`` when given (another
+    node of the same cluster); returns the figures of this run."""
+    other = subscribers_on.target if subscribers_on is not None else None
+    shards = [FanoutShard(server.target, params, list(range(p, params.documents, procs)), run, other)
               for p in range(min(procs, params.documents))]
     usage = ServerUsage(server)
     settle: dict[str, float] = {}

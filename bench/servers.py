@@ -248,6 +248,37 @@ def running(label: str, *, timeout: float = 60) -> Iterator[Server]:
             server.stop()
 
 
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+@contextmanager
+def cluster(count: int, *, timeout: float = 60) -> Iterator[list[Server]]:
+    """``count`` fieldsync nodes on one fresh Postgres database and the Redis bus (a fresh key prefix)."""
+    with tempfile.TemporaryDirectory(prefix="bench-cluster-") as tmp, \
+            _database(FIELDSYNC_POSTGRES, Path(tmp)) as database_url:
+        assert database_url is not None
+        prefix = f"bench-{uuid.uuid4().hex[:12]}"
+        servers: list[Server] = []
+        try:
+            for i in range(count):
+                workdir = Path(tmp) / f"node{i}"
+                workdir.mkdir()
+                port = free_port()
+                env = _environment({**HUB_ENV, "FIELDSYNC_PORT": str(port), "FIELDSYNC_DATABASE_URL": database_url,
+                                    "FIELDSYNC_JWT_SECRET": JWT_SECRET, "FIELDSYNC_REDIS_URL": REDIS_URL,
+                                    "FIELDSYNC_REDIS_PREFIX": prefix,
+                                    "FIELDSYNC_SECRET_FILE": str(workdir / "secret")})
+                process = _spawn([sys.executable, "-m", "server", "serve"], workdir, env)
+                target = Target(FIELDSYNC_POSTGRES, "hocuspocus", f"ws://127.0.0.1:{port}/sync", secret=JWT_SECRET)
+                servers.append(Server(FIELDSYNC_POSTGRES, process, port, workdir, target, database_url=database_url))
+            for server in servers:
+                _wait_ready(server, timeout)
+            yield servers
+        finally:
+            for server in servers:
+                server.stop()
+
+
 class ServerUsage:
     """The server's CPU seconds and peak RSS over the timed part of a run: ``run_workers`` start/finish hooks."""
 

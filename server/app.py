@@ -9,7 +9,7 @@ from litestar import Litestar
 
 from server.config import Settings
 from server.health import healthz, readyz
-from sync import ConfigError, Hub, SqlStore, Store, TokenVerifier, load_definitions, load_rules
+from sync import Bus, ConfigError, Hub, RedisBus, SqlStore, Store, TokenVerifier, load_definitions, load_rules
 
 
 def create_app(settings: Settings, *, verifier: TokenVerifier, store: Store | None = None) -> Litestar:
@@ -29,7 +29,9 @@ def create_app(settings: Settings, *, verifier: TokenVerifier, store: Store | No
     except ConfigError as exc:
         raise ConfigError(f"FIELDSYNC_ACCESS_FILE: {exc}") from None
     store = store or SqlStore(settings.database_url)
-    hub = Hub(store, verifier, config=settings.hub, scopes=scopes, access=access)
+    # several nodes share one Redis bus; without Redis the hub is the only node (in-process bus)
+    bus: Bus | None = RedisBus(settings.redis_url, prefix=settings.redis_prefix) if settings.redis_url else None
+    hub = Hub(store, verifier, config=settings.hub, scopes=scopes, access=access, bus=bus)
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:

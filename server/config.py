@@ -33,6 +33,7 @@ _SERVER_VARIABLES = {
     "port": "FIELDSYNC_PORT",
     "database_url": "FIELDSYNC_DATABASE_URL",
     "redis_url": "FIELDSYNC_REDIS_URL",
+    "redis_prefix": "FIELDSYNC_REDIS_PREFIX",
     "jwt_secret": "FIELDSYNC_JWT_SECRET",
     "jwt_public_key": "FIELDSYNC_JWT_PUBLIC_KEY",
     "environment": "FIELDSYNC_ENV",
@@ -58,8 +59,11 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     """SQLAlchemy async URL of the store (``FIELDSYNC_DATABASE_URL``); Postgres is ``postgresql+asyncpg://...``."""
 
     redis_url: str | None = None
-    """Redis for the bus and cache (``FIELDSYNC_REDIS_URL``); ``None`` keeps everything in process. Parsed, but
-    ``fieldsync serve`` refuses it until the Redis bus exists (``server.startup.check_serve_settings``)."""
+    """Redis for the bus between hub nodes (``FIELDSYNC_REDIS_URL``, ``redis://`` or ``rediss://``); ``None``
+    keeps everything in one process. Needs a Postgres database: SQLite is single-node."""
+
+    redis_prefix: str = "fieldsync"
+    """Prefix of every Redis key and channel (``FIELDSYNC_REDIS_PREFIX``): one per deployment sharing a Redis."""
 
     jwt_secret: str | None = None
     """HS256 secret that signs and verifies tokens (``FIELDSYNC_JWT_SECRET``)."""
@@ -94,6 +98,10 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
             raise ConfigError(f"FIELDSYNC_PORT must be between 1 and 65535, got {self.port}")
         if not self.database_url:
             raise ConfigError("FIELDSYNC_DATABASE_URL must not be empty")
+        if self.redis_url is not None:
+            _check_redis(self.redis_url, self.database_url)
+        if not self.redis_prefix or any(c.isspace() for c in self.redis_prefix):
+            raise ConfigError("FIELDSYNC_REDIS_PREFIX must be a non-empty name without spaces")
         if self.environment not in ENVIRONMENTS:
             raise ConfigError(f"FIELDSYNC_ENV must be one of {', '.join(ENVIRONMENTS)}, got {self.environment!r}")
         if self.log_level not in LOG_LEVELS:
@@ -120,6 +128,16 @@ def variables() -> list[str]:
 def hub_tunables() -> list[tuple[str, Any]]:
     """Each engine variable (``HubConfig`` field) with its default."""
     return [(hub_variable(f.name), f.default) for f in msgspec.structs.fields(HubConfig)]
+
+
+def _check_redis(redis_url: str, database_url: str) -> None:
+    if urlsplit(redis_url).scheme not in ("redis", "rediss", "unix"):
+        raise ConfigError(f"FIELDSYNC_REDIS_URL must be a redis://, rediss:// or unix:// URL, got {redact_url(redis_url)!r}")
+    if database_url.startswith("sqlite"):
+        raise ConfigError(
+            "FIELDSYNC_REDIS_URL is for several hub nodes, and SQLite is single-node: use a Postgres "
+            "FIELDSYNC_DATABASE_URL (postgresql+asyncpg://...), or unset FIELDSYNC_REDIS_URL"
+        )
 
 
 def hub_variable(field: str) -> str:

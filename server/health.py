@@ -17,7 +17,8 @@ def healthz() -> dict[str, str]:
 
 @get("/readyz")
 async def readyz(request: Request) -> Response[dict[str, str]]:
-    """The hub can serve documents: its store answers and it is not shutting down."""
+    """The hub can serve documents: its store answers and it is not shutting down. ``bus`` says whether the
+    other nodes hear this one (``unavailable``: Redis is unreachable; it serves its own sockets meanwhile)."""
     hub: Hub = request.app.state.hub
     if hub.closing:
         return Response({"status": "unavailable", "reason": "shutting down"}, status_code=HTTP_503_SERVICE_UNAVAILABLE)
@@ -25,4 +26,6 @@ async def readyz(request: Request) -> Response[dict[str, str]]:
         await hub.store.ping()
     except StoreError as exc:
         return Response({"status": "unavailable", "reason": exc.reason}, status_code=HTTP_503_SERVICE_UNAVAILABLE)
-    return Response({"status": "ready"}, status_code=HTTP_200_OK)
+    # a node cut off from the bus still serves its own sockets: ready, but it says so
+    bus = "ok" if hub.bus_link.available else "unavailable"
+    return Response({"status": "ready", "bus": bus}, status_code=HTTP_200_OK)

@@ -63,11 +63,13 @@ def run_migrate(settings: Settings) -> int:
 
 def _migrate(settings: Settings) -> int:
     try:
-        asyncio.run(upgrade(settings.database_url))
+        migrated = asyncio.run(upgrade(settings.database_url))
     except StoreError as exc:
         print(f"fieldsync: migration failed: {exc.reason}", file=sys.stderr)
         return 1
-    print(f"fieldsync: database at newest schema ({describe(settings)['database_url']})", file=sys.stderr)
+    # nodes starting together on one Postgres migrate one at a time: the first migrates, the others find it done
+    done = "migrated to the newest schema" if migrated else "already at the newest schema"
+    print(f"fieldsync: database {done} ({describe(settings)['database_url']})", file=sys.stderr)
     return 0
 
 

@@ -33,13 +33,7 @@ AUTH_FAILED = frozenset({"28000", "28P01"})
 
 
 def check_serve_settings(settings: Settings) -> None:
-    """What ``fieldsync serve`` refuses before binding or writing anything."""
-    if settings.redis_url is not None:
-        # Accepting it would let an operator believe several hub nodes share updates when none would.
-        raise ConfigError(
-            "FIELDSYNC_REDIS_URL is set, but this hub has no Redis bus yet: each node would serve only its own "
-            "devices; unset FIELDSYNC_REDIS_URL (one hub process needs no Redis)"
-        )
+    """What ``fieldsync serve`` refuses before binding or writing anything (the settings checked themselves)."""
     check_database_url(settings.database_url)
 
 

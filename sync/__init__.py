@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from sync.access import (
         DEFAULT_ACCESS_FILE, READONLY_ROLES, WRITER_ROLES, AccessRules, Principal, Scope, TokenVerifier, load_rules,
     )
-    from sync.bus import Bus, BusMessage, InProcessBus
+    from sync.bus import Bus, InProcessBus, RedisBus
     from sync.config import HubConfig
     from sync.connection import Session, Transport
     from sync.errors import AuthError, ConfigError, FieldsyncError, LimitExceeded, ProtocolError, ReviewError, StoreError
@@ -27,7 +27,7 @@ _FACE = {
     "READONLY_ROLES": "sync.access", "WRITER_ROLES": "sync.access", "Principal": "sync.access", "Scope": "sync.access",
     "TokenVerifier": "sync.access", "DEFAULT_ACCESS_FILE": "sync.access", "AccessRules": "sync.access",
     "load_rules": "sync.access",
-    "Bus": "sync.bus", "BusMessage": "sync.bus", "InProcessBus": "sync.bus",
+    "Bus": "sync.bus", "InProcessBus": "sync.bus", "RedisBus": "sync.bus",
     "HubConfig": "sync.config",
     "Session": "sync.connection", "Transport": "sync.connection",
     "AuthError": "sync.errors", "ConfigError": "sync.errors", "FieldsyncError": "sync.errors",

@@ -9,11 +9,17 @@ from sync.protocol.errors import AuthError, LimitExceeded, ProtocolError
 __all__ = ["AuthError", "ConfigError", "FieldsyncError", "LimitExceeded", "ProtocolError", "ReviewError", "StoreError"]
 
 
-class StoreError(FieldsyncError):
-    """The store failed; the driver's exception is chained as ``__cause__``."""
+#: Seconds a client is told to wait before re-sending what the store could not take.
+STORE_RETRY_AFTER = 2.0
 
-    def __init__(self, reason: str) -> None:
+
+class StoreError(FieldsyncError):
+    """The store failed; the driver's exception is chained as ``__cause__``. Retryable: the store may be
+    back in ``retry_after`` seconds (a restarting database, a failover), and nothing was acknowledged."""
+
+    def __init__(self, reason: str, *, retry_after: float = STORE_RETRY_AFTER) -> None:
         super().__init__(ErrorCode.STORE_UNAVAILABLE, reason)
+        self.retry_after = retry_after
 
 
 class ReviewError(FieldsyncError):

@@ -1,9 +1,9 @@
 """Extensions: the hub's events, raised to a small ordered list of listeners (Hocuspocus's extensions).
 
 The hub raises an event where something happens (a socket opened, a document authenticated or loaded, an
-update committed, a conflict recorded, a refusal sent); features that react to it (the bus, projections,
-compaction, and later metrics, the admin registry, cache invalidation) are ``Extension`` subclasses that
-override the methods they need, instead of code written into the hub.
+update committed, a client's awareness changed, a conflict recorded, a refusal sent); features that react
+to it (the bus, projections, compaction, and later metrics, the admin registry, cache invalidation) are
+``Extension`` subclasses that override the methods they need, instead of code written into the hub.
 
 Rules for an extension: a hook runs on the hot path, synchronously, so it only records or queues (slow work
 belongs in ``run``, a task the hub owns for its lifetime); hooks run in the order the extensions were given;
@@ -61,6 +61,10 @@ class Extension:
     def update_committed(self, entries: Sequence[LogEntry]) -> None:
         """Updates were durably stored, in commit order (their acknowledgements are on their way)."""
 
+    def awareness_changed(self, room: Document, entries: Sequence[Any]) -> None:
+        """A local client's awareness changed in ``room`` (``entries``: ``sync.protocol.AwarenessEntry``), or
+        a local connection left and its clients were removed. Never raised for other nodes' awareness."""
+
     def conflict_recorded(self, rows: Sequence[ConflictRecord]) -> None:
         """The referee found conflicts or violations (queued for the store)."""
 
@@ -71,7 +75,7 @@ class Extension:
 #: The hook methods, in the order the write path meets them.
 EVENTS = (
     "connection_opened", "connection_closed", "document_authenticated", "document_loaded", "document_unloaded",
-    "update_committed", "conflict_recorded", "refusal_sent",
+    "update_committed", "awareness_changed", "conflict_recorded", "refusal_sent",
 )
 
 
@@ -116,6 +120,9 @@ class Hooks:
 
     def update_committed(self, entries: Sequence[LogEntry]) -> None:
         self._emit("update_committed", entries)
+
+    def awareness_changed(self, room: Document, entries: Sequence[Any]) -> None:
+        self._emit("awareness_changed", room, entries)
 
     def conflict_recorded(self, rows: Sequence[ConflictRecord]) -> None:
         if rows:

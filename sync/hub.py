@@ -35,6 +35,9 @@ __all__ = ["Hub"]
 
 Key = tuple[str, str]
 
+#: How long a starting hub waits for its bus subscription before serving without it (Redis down at start).
+BUS_SUBSCRIBE_SECONDS = 3.0
+
 
 class Hub:
     """Rooms keyed by (tenant, document name), loaded on first use and unloaded when idle."""
@@ -77,7 +80,7 @@ class Hub:
             store, self.registry, interval=config.projection_interval_ms / 1000, on_saved=self.scopes.changed,
             also_flush=self.referee.conflicts.flush,
         )
-        self.bus_link = BusExtension(bus or InProcessBus(), self.node_id, self.registry, on_applied=self.access_moved)
+        self.bus_link = BusExtension(bus or InProcessBus(), self.node_id, self.registry, store, on_applied=self.access_moved)
         for extension in (Compactor(store, self.registry, threshold=config.compaction_threshold),
                           self.projector, self.bus_link, RefusalLog(), *extensions):
             self.hooks.add(extension)
@@ -125,8 +128,6 @@ class Hub:
     @asynccontextmanager
     async def running(self) -> AsyncIterator[Hub]:
         """Run the background tasks for the duration of the block; shuts down gracefully on exit."""
-        await self.bus.start()
-        self.bus.subscribe(self.bus_link.receive)
         try:
             async with asyncio.TaskGroup() as group:
                 tasks = [
@@ -136,6 +137,7 @@ class Hub:
                     *(group.create_task(ext.run(), name=ext.name) for ext in self.hooks.extensions),
                 ]
                 try:
+                    await self.bus_link.subscribed(timeout=BUS_SUBSCRIBE_SECONDS)
                     yield self
                 finally:
                     await self.shutdown()

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from sync.errors import StoreError
 from sync.store import upgrade
-from sync.store.migrate import alembic_config
+from sync.store.migrate import alembic_config, current_revision
 from sync.store.tables import Base, updates
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -125,3 +125,16 @@ def test_alembic_command_line_reads_the_database_url_from_the_environment(tmp_pa
 async def test_upgrade_of_an_unreachable_database_raises_store_error() -> None:
     with pytest.raises(StoreError):
         await upgrade("postgresql+asyncpg://postgres@127.0.0.1:1/fieldsync")
+
+
+async def test_upgrade_says_whether_it_changed_the_schema(empty_url: str) -> None:
+    assert await upgrade(empty_url) is True
+    assert await upgrade(empty_url) is False
+    assert await current_revision(empty_url) == HEAD
+
+
+@pytest.mark.postgres
+async def test_nodes_upgrading_one_postgres_at_once_migrate_it_once(fresh_postgres_url: str) -> None:
+    results = await asyncio.gather(*(upgrade(fresh_postgres_url) for _ in range(3)))
+    assert sorted(results) == [False, False, True]
+    assert await inspect_database(fresh_postgres_url, version) == HEAD

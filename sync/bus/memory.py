@@ -1,31 +1,37 @@
-"""The in-process bus of the embedded mode: every hub sharing the object sees every message."""
+"""The in-process bus of the embedded mode: the hubs sharing one object (in one process) hear each other."""
 
 from __future__ import annotations
 
-import inspect
-from collections.abc import Sequence
+import asyncio
+import logging
 
-from sync.bus.base import Bus, BusMessage, Handler
+from sync.bus.base import Bus, BusListener
+
+__all__ = ["InProcessBus"]
+
+log = logging.getLogger(__name__)
 
 
 class InProcessBus(Bus):
-    """Delivers synchronously to handlers in this process (several hubs in one process share one)."""
+    """Delivers synchronously to the listeners running on it; never loses a message while they run."""
 
     def __init__(self) -> None:
-        self._handlers: list[Handler] = []
+        self._listeners: list[BusListener] = []
 
-    async def start(self) -> None:
-        return None
+    async def publish(self, data: bytes) -> None:
+        for listener in list(self._listeners):
+            try:
+                listener.received(data)
+            except Exception:  # one failing listener must not cost the others their message
+                log.exception("bus listener failed")
+
+    async def run(self, listener: BusListener) -> None:
+        self._listeners.append(listener)
+        listener.connected()
+        try:
+            await asyncio.Event().wait()  # until cancelled
+        finally:
+            self._listeners.remove(listener)
 
     async def close(self) -> None:
-        self._handlers.clear()
-
-    async def publish(self, messages: Sequence[BusMessage]) -> None:
-        for message in messages:
-            for handler in self._handlers:
-                result = handler(message)
-                if inspect.isawaitable(result):
-                    await result
-
-    def subscribe(self, handler: Handler) -> None:
-        self._handlers.append(handler)
+        """Nothing to release: the listeners leave when their ``run`` is cancelled (other hubs may share it)."""

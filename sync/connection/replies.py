@@ -54,7 +54,7 @@ class Replies:
 
     def notice(self, name: str, exc: FieldsyncError, *, field: str | None = None) -> None:
         """A Stateless error notice with the refusal's code."""
-        retry_after = exc.retry_after if isinstance(exc, LimitExceeded) else None
+        retry_after = exc.retry_after if isinstance(exc, (LimitExceeded, StoreError)) else None
         self.notify(name, ErrorNotice(code=str(exc.code), message=exc.reason, retry_after=retry_after, field=field))
 
     def notify(self, name: str, notice: ErrorNotice) -> None:

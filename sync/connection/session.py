@@ -350,9 +350,7 @@ class Session:
                 except ProtocolError as exc:
                     self.replies.notice(name, exc)
                     return
-                accepted = room.awareness.apply(entries, self)
-                if accepted:
-                    room.broadcast(room.awareness_frame(accepted), exclude=self)
+                room.update_awareness(entries, self)
             case QueryAwareness():
                 self.send(room.awareness_frame(room.awareness.snapshot()))
             case Stateless(payload=payload):

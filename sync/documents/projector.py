@@ -22,6 +22,9 @@ __all__ = ["Projector"]
 
 log = logging.getLogger(__name__)
 
+#: While the store fails, projections are tried again this often (not every interval), and logged once.
+RETRY_SECONDS = 1.0
+
 
 class Projector(Extension):
     """Writes the projections of changed records in batches, then tells ``on_saved`` which tenants changed."""
@@ -42,6 +45,7 @@ class Projector(Extension):
         self._interval = interval
         self._on_saved = on_saved
         self._also_flush = also_flush
+        self._failing = False
         self._dirty: dict[Key, Room] = {}
 
     def update_committed(self, entries: Sequence[LogEntry]) -> None:
@@ -57,7 +61,7 @@ class Projector(Extension):
 
     async def run(self) -> None:
         while True:
-            await asyncio.sleep(self._interval)
+            await asyncio.sleep(RETRY_SECONDS if self._failing else self._interval)
             await self.flush()
 
     async def flush(self) -> None:
@@ -78,7 +82,13 @@ class Projector(Extension):
         try:
             await self._store.save_projections(rows)
         except StoreError as exc:
-            log.error("projection refresh of %d records failed: %s", len(rows), exc.reason)
+            if not self._failing:
+                log.error("projection refresh of %d records failed, retrying every %.0f s: %s", len(rows),
+                          RETRY_SECONDS, exc.reason)
+            self._failing = True
             self._dirty = dirty | self._dirty
             return
+        if self._failing:
+            log.warning("projection refresh works again")
+            self._failing = False
         self._on_saved({row.tenant for row in rows})

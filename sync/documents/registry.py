@@ -39,6 +39,10 @@ class Rooms:
         """True while the first load of ``key`` is in flight."""
         return key in self._loads
 
+    def loading_keys(self) -> list[Key]:
+        """The documents whose first load is in flight."""
+        return list(self._loads)
+
     async def acquire(self, tenant: str, name: str) -> Room:
         """The room of (tenant, name), loading it once however many callers ask at the same time.
 
@@ -94,6 +98,7 @@ class Rooms:
         for update in room.load(stored):
             log.error("stored update of %s/%s does not decode (%d bytes); kept in the log", key[0], key[1], len(update))
         self._prepare(room)
+        room.on_awareness = lambda entries: self._hooks.awareness_changed(room, entries)
         self._hooks.document_loaded(room)  # e.g. the bus applies what other nodes sent during the load
         self.loaded[key] = room
         return room

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Hashable, Iterable
 from typing import TYPE_CHECKING, Protocol
 
 from pycrdt import Doc, get_state, get_update, merge_updates
@@ -46,17 +46,26 @@ class Room:
         self.watch: RecordWatch | None = None
         #: Merged updates not yet relayed, in order, with the subscriber each came from (``relay``).
         self._relayed: list[tuple[bytes, Sender | None]] = []
+        #: Called with the awareness entries a local client changed (the hub raises ``awareness_changed``).
+        self.on_awareness: Callable[[list[AwarenessEntry]], None] | None = None
+        # What the last transaction changed, as an update: only that is relayed, so an update that brings
+        # nothing new (a retry, or one that came both through the bus and from the store) is never sent again.
+        self._changes: list[bytes] = []
+        self.doc.observe(lambda event: self._changes.append(event.update))
 
     def load(self, stored: StoredDocument) -> list[bytes]:
         """Build the doc from the stored snapshot and log; returns the stored updates that failed to apply."""
-        bad: list[bytes] = []
-        for update in ([stored.snapshot] if stored.snapshot else []) + stored.updates:
-            try:
-                self.doc.apply_update(update)
-            except ValueError:
-                bad.append(update)
+        bad = _apply_stored(self.doc, stored)
+        self._changes.clear()
         self.log_length = stored.log_length
         return bad
+
+    def catch_up(self, stored: StoredDocument) -> bool:
+        """Merge what the store holds that this room lacks, and relay it; True when something was missing."""
+        probe = Doc()
+        _apply_stored(probe, stored)
+        # the difference to a complete state has no gap: no need to check it like a single update
+        return self._merge(probe.get_update(self.doc.get_state()), None)
 
     # -- subscribers -------------------------------------------------------------------------------
 
@@ -69,6 +78,8 @@ class Room:
             removals = self.awareness.remove_owner(subscriber)
             if removals:
                 self.broadcast(self.awareness_frame(removals))
+                if self.on_awareness is not None:
+                    self.on_awareness(removals)
             if not self.subscribers:
                 self.idle_since = time.monotonic()
 
@@ -115,7 +126,7 @@ class Room:
     # -- document ----------------------------------------------------------------------------------
 
     def apply_update(self, update: bytes, origin: Sender | None) -> None:
-        """Merge ``update`` and relay it to the other subscribers.
+        """Merge ``update`` from subscriber ``origin`` and relay what it changed to the other subscribers.
 
         Raises ProtocolError when it is malformed or depends on changes this document has not seen: the
         sender keeps it and sends it again after the earlier ones (or resyncs by state vector). An update
@@ -124,11 +135,27 @@ class Room:
         """
         if not self._integrable(update):
             raise ProtocolError(ErrorCode.MISSING_DEPENDENCIES, "update depends on changes the hub has not received")
+        self._merge(update, origin)
+
+    def absorb(self, update: bytes) -> bool:
+        """Merge an update that another node committed (or the store holds), and relay what it changed to
+        every subscriber; True when it changed something. Raises ProtocolError as ``apply_update`` does.
+        """
+        if not self._integrable(update):
+            raise ProtocolError(ErrorCode.MISSING_DEPENDENCIES, "update depends on changes this node has not received")
+        return self._merge(update, None)
+
+    def _merge(self, update: bytes, origin: Sender | None) -> bool:
+        self._changes.clear()
         try:
             self.doc.apply_update(update)
         except ValueError as exc:
+            self._changes.clear()
             raise ProtocolError(ErrorCode.INVALID_UPDATE, f"update does not decode: {exc}") from None
-        self.relay(update, exclude=origin)
+        changes, self._changes = self._changes, []
+        for change in changes:
+            self.relay(change, exclude=origin)
+        return bool(changes)
 
     def _integrable(self, update: bytes) -> bool:
         """True when every struct of ``update`` continues what the document has (no gap in any client).
@@ -185,12 +212,32 @@ class Room:
         except (ValueError, ProtocolError):
             return False
 
+    def update_awareness(self, entries: list[AwarenessEntry], owner: Hashable, *, local: bool = True) -> None:
+        """Apply awareness entries of ``owner`` and relay what changed to the other subscribers; entries of a
+        local client (``local``) also go to ``on_awareness``, for the other nodes."""
+        accepted = self.awareness.apply(entries, owner)
+        if accepted:
+            self.broadcast(self.awareness_frame(accepted), exclude=owner)  # type: ignore[arg-type]
+            if local and self.on_awareness is not None:
+                self.on_awareness(accepted)
+
     def awareness_frame(self, entries: Iterable[AwarenessEntry]) -> bytes:
         return encode_frame(Awareness(self.name, encode_awareness_update(list(entries))))
 
     @property
     def idle(self) -> bool:
         return not self.subscribers and self.pending_writes == 0 and not self.compacting
+
+
+def _apply_stored(doc: Doc, stored: StoredDocument) -> list[bytes]:
+    """Apply a stored snapshot and log to ``doc``; returns the updates that failed to apply."""
+    bad: list[bytes] = []
+    for update in ([stored.snapshot] if stored.snapshot else []) + stored.updates:
+        try:
+            doc.apply_update(update)
+        except ValueError:
+            bad.append(update)
+    return bad
 
 
 def _relay_frames(name: str, updates: list[bytes]) -> list[bytes]:

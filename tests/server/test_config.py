@@ -218,3 +218,25 @@ def test_load_settings_defaults_to_os_environ(monkeypatch: pytest.MonkeyPatch) -
             monkeypatch.delenv(name)
     monkeypatch.setenv("FIELDSYNC_PORT", "8123")
     assert load_settings().port == 8123
+
+
+def test_redis_prefix_is_parsed_and_defaults_to_fieldsync() -> None:
+    assert load_settings({}).redis_prefix == "fieldsync"
+    assert load_settings({"FIELDSYNC_REDIS_PREFIX": "acme-prod"}).redis_prefix == "acme-prod"
+    with pytest.raises(ConfigError, match="FIELDSYNC_REDIS_PREFIX"):
+        load_settings({"FIELDSYNC_REDIS_PREFIX": "two words"})
+
+
+def test_redis_with_sqlite_is_refused_sqlite_is_single_node() -> None:
+    with pytest.raises(ConfigError, match="SQLite is single-node"):
+        load_settings({"FIELDSYNC_REDIS_URL": "redis://127.0.0.1:6379/0"})
+    with pytest.raises(ConfigError, match="SQLite is single-node"):
+        load_settings({"FIELDSYNC_REDIS_URL": "redis://127.0.0.1:6379/0",
+                       "FIELDSYNC_DATABASE_URL": "sqlite+aiosqlite:///./hub.db"})
+
+
+def test_a_redis_url_of_another_scheme_is_refused_without_its_password() -> None:
+    with pytest.raises(ConfigError, match="redis://") as refused:
+        load_settings({"FIELDSYNC_REDIS_URL": "http://:hunter2@cache:6379",
+                       "FIELDSYNC_DATABASE_URL": "postgresql+asyncpg://db/fieldsync"})
+    assert "hunter2" not in str(refused.value)

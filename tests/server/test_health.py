@@ -20,7 +20,7 @@ async def test_ready_when_the_store_answers(tmp_path: Path) -> None:
     async with AsyncTestClient(app) as client:
         assert (await client.get("/healthz")).json() == {"status": "ok"}
         response = await client.get("/readyz")
-        assert response.status_code == 200 and response.json() == {"status": "ready"}
+        assert response.status_code == 200 and response.json() == {"status": "ready", "bus": "ok"}
 
 
 async def test_not_ready_when_the_store_is_unreachable(tmp_path: Path) -> None:

@@ -51,13 +51,13 @@ def test_async_urls_pass(url: str) -> None:
     assert check_database_url(url).render_as_string(hide_password=False) == url
 
 
-def test_redis_url_is_refused_until_the_redis_bus_exists() -> None:
+def test_a_redis_url_with_the_single_node_sqlite_store_is_refused() -> None:
     with pytest.raises(ConfigError) as info:
-        check_serve_settings(Settings(redis_url="redis://127.0.0.1:6379/0"))
+        Settings(redis_url="redis://127.0.0.1:6379/0")
     message = str(info.value)
-    assert message.startswith("FIELDSYNC_REDIS_URL is set, but this hub has no Redis bus yet")
+    assert message.startswith("FIELDSYNC_REDIS_URL is for several hub nodes, and SQLite is single-node")
     assert "unset FIELDSYNC_REDIS_URL" in message
-    check_serve_settings(Settings())
+    check_serve_settings(Settings(redis_url="redis://127.0.0.1:6379/0", database_url="postgresql+asyncpg://h/db"))
 
 
 def test_serve_settings_check_the_database_url() -> None:

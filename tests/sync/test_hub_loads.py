@@ -10,7 +10,8 @@ from pathlib import Path
 from pycrdt import Map
 
 from server.auth import JwtVerifier
-from sync.bus import BusMessage, InProcessBus
+from sync.bus import InProcessBus, UpdateCommitted
+from sync.bus.messages import encode_envelope
 from sync.documents import LOAD_BATCH
 from sync.hub import Hub
 from sync.protocol import Authenticated, AuthToken, PermissionDenied, Sync, SyncStep
@@ -109,7 +110,7 @@ async def test_updates_from_other_nodes_during_a_batched_read_are_applied_after_
         await asyncio.sleep(0.02)
         assert store.calls == [3]
         _, updates = record_updates(1, key="remote")
-        await bus.publish([BusMessage("another-node", "acme", "work_order:WO-1", updates[0])])
+        await bus.publish(encode_envelope("another-node", 1, [UpdateCommitted("acme", "work_order:WO-1", updates[0])]))
         rooms = await loading
         assert rooms[1].doc.get("record", type=Map).to_py() == {"remote0": 0}
         assert rooms[0].doc.get("record", type=Map).to_py() == {}

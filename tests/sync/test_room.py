@@ -8,6 +8,7 @@ from pycrdt import Doc, Map, merge_updates
 from sync.errors import ProtocolError
 from sync.protocol import Sync, SyncStep, decode_frame
 from sync.documents.room import Room
+from sync.store import StoredDocument
 from tests.support.stored import record_updates
 
 
@@ -117,3 +118,46 @@ def test_an_update_with_a_gap_is_refused_until_its_predecessors_arrive() -> None
         fresh.apply_update(merge_updates(other.get_update(), updates[2]), None)
     assert refused.value.code == "missing_dependencies"
     assert fresh.doc.get("record", type=Map).to_py() == {}, "nothing of a refused update is merged"
+
+
+async def test_an_update_the_room_already_has_is_not_relayed_again() -> None:
+    room = Room("acme", "work_order:WO-1")
+    writer, other = Inbox(), Inbox()
+    room.join(writer), room.join(other)
+    _, updates = record_updates(2)
+    room.apply_update(updates[0], writer)
+    room.apply_update(updates[0], writer)  # a retry: the ack was lost
+    await asyncio.sleep(0)
+    assert len(other.frames) == 1
+
+
+async def test_absorb_relays_another_nodes_update_to_every_subscriber_once() -> None:
+    room = Room("acme", "work_order:WO-1")
+    one, two = Inbox(), Inbox()
+    room.join(one), room.join(two)
+    _, updates = record_updates(2)
+    assert room.absorb(updates[0]) is True
+    assert room.absorb(updates[0]) is False
+    await asyncio.sleep(0)
+    assert len(one.frames) == len(two.frames) == 1
+    with pytest.raises(ProtocolError) as refused:
+        room.absorb(record_updates(3)[1][2])  # continues changes of a client this room never saw
+    assert refused.value.code == "missing_dependencies"
+
+
+async def test_catch_up_relays_only_what_the_store_has_and_the_room_lacks() -> None:
+    room = Room("acme", "work_order:WO-1")
+    subscriber = Inbox()
+    room.join(subscriber)
+    doc, updates = record_updates(3)
+    room.absorb(updates[0])
+    await asyncio.sleep(0)
+    stored = StoredDocument(snapshot=merge_updates(*updates[:2]), updates=[updates[2]])
+    assert room.catch_up(stored) is True
+    assert room.catch_up(stored) is False
+    await asyncio.sleep(0)
+    replay = Doc()
+    for frame in subscriber.frames:
+        replay.apply_update(decode_frame(frame).data)
+    assert replay.get("record", type=Map).to_py() == doc.get("record", type=Map).to_py()
+    assert len(subscriber.frames) == 2, "the first update, then what was missing, as one frame"

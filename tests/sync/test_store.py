@@ -435,6 +435,30 @@ async def test_compaction_skips_a_document_locked_by_another_node(postgres_url: 
 
 
 @pytest.mark.postgres
+async def test_two_nodes_compacting_one_document_fold_each_entry_once(postgres_url: str) -> None:
+    nodes = [SqlStore(postgres_url), SqlStore(postgres_url)]
+    for node in nodes:
+        await node.start()
+    doc, updates = record_updates(2000)
+    try:
+        await nodes[0].append(entries(updates[:1000]))
+
+        async def keep_appending() -> None:
+            for start in range(1000, 2000, 100):
+                await nodes[1].append(entries(updates[start:start + 100]))
+
+        results = await asyncio.gather(keep_appending(), *(node.compact(TENANT, DOC) for node in nodes for _ in range(5)))
+        folded = sum(results[1:]) + await nodes[0].compact(TENANT, DOC)
+        assert folded == 2000, "every entry folded exactly once, whichever node did it"
+        stored = await nodes[1].load(TENANT, DOC)
+        assert stored.updates == []
+        assert_same(rebuild(stored), doc)
+    finally:
+        for node in nodes:
+            await node.close()
+
+
+@pytest.mark.postgres
 async def test_compaction_keeps_a_smaller_id_that_commits_later(postgres_url: str) -> None:
     store = SqlStore(postgres_url)
     await store.start()

@@ -1,0 +1,100 @@
+"""Catch-up: bring loaded rooms to what the store holds after bus messages were lost.
+
+Every update is committed before it is published, so whatever the bus lost is in the store. When a loss
+is detected (our subscription restarted, a node's envelopes skipped a number, a node went silent, an
+update arrived before one it depends on), the rooms concerned are read again and only what they lack is
+merged and relayed (``Room.catch_up``): a subscriber never receives an update twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterable
+
+from sync.documents.registry import LOAD_BATCH, Key, Rooms
+from sync.documents.room import Room
+from sync.errors import StoreError
+from sync.store import DocumentLog
+
+__all__ = ["CatchUp"]
+
+log = logging.getLogger(__name__)
+
+#: Wait before reading the store again when it failed.
+RETRY_SECONDS = 1.0
+
+
+class CatchUp:
+    """Queued catch-up requests, served by ``run``."""
+
+    def __init__(self, store: DocumentLog, rooms: Rooms, *, retry: float = RETRY_SECONDS) -> None:
+        self._store = store
+        self._rooms = rooms
+        self._retry = retry
+        self._everything = False
+        self._keys: set[Key] = set()
+        self._after_load: set[Key] = set()
+        self._wakeup = asyncio.Event()
+        self.rooms_caught_up = 0
+        self.runs = 0
+
+    def request(self, keys: Iterable[Key] | None = None) -> None:
+        """Catch up ``keys``, or every loaded room (and every room loading now) when ``None``."""
+        if keys is None:
+            self._everything = True
+        else:
+            self._keys.update(keys)
+        self._wakeup.set()
+
+    def document_loaded(self, room: Room) -> None:
+        """A load that began before a loss may have read the store before the lost update was committed."""
+        key = (room.tenant, room.name)
+        if key in self._after_load:
+            self._after_load.discard(key)
+            self.request([key])
+
+    @property
+    def pending(self) -> bool:
+        return self._everything or bool(self._keys) or bool(self._after_load)
+
+    async def run(self) -> None:
+        while True:
+            await self._wakeup.wait()
+            self._wakeup.clear()
+            keys = self._take()
+            try:
+                await self._catch_up(keys)
+            except StoreError as exc:
+                log.warning("catch-up of %d rooms from the store failed (%s); retrying", len(keys), exc.reason)
+                self._keys.update(keys)
+                await asyncio.sleep(self._retry)
+                self._wakeup.set()
+
+    def _take(self) -> set[Key]:
+        keys, self._keys = self._keys, set()
+        if self._everything:
+            self._everything = False
+            keys.update(self._rooms.loaded)
+            self._after_load.update(self._rooms.loading_keys())
+        return keys
+
+    async def _catch_up(self, keys: set[Key]) -> None:
+        self.runs += 1
+        by_tenant: dict[str, list[str]] = {}
+        for tenant, name in keys:
+            by_tenant.setdefault(tenant, []).append(name)
+        done: set[Key] = set()
+        try:
+            for tenant, names in by_tenant.items():
+                for start in range(0, len(names), LOAD_BATCH):
+                    chunk = names[start:start + LOAD_BATCH]
+                    stored = await self._store.load_many(tenant, chunk)
+                    for name in chunk:
+                        done.add((tenant, name))
+                        room = self._rooms.get((tenant, name))
+                        if room is not None and room.catch_up(stored[name]):
+                            self.rooms_caught_up += 1
+                    await asyncio.sleep(0)
+        finally:
+            keys -= done

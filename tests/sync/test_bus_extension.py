@@ -1,0 +1,152 @@
+"""The bus extension: other nodes' updates and awareness reach local subscribers once; losses are caught up."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from pathlib import Path
+
+import msgspec
+import pytest
+from pycrdt import Map
+
+from sync.bus import AwarenessChanged, Bus, InProcessBus, RedisBus, UpdateCommitted
+from sync.bus.messages import Envelope, encode_envelope
+from sync.protocol import Awareness, Sync, SyncStep
+from sync.protocol.awareness import AwarenessEntry, decode_awareness_update, encode_awareness_update
+from sync.store import LogEntry
+from tests.support.delivery import Deliveries, update_payloads
+from tests.support.inproc import Connection, token
+from tests.support.stored import record_updates
+from tests.sync.bus_nodes import nodes
+
+NAME = "work_order:WO-1"
+
+
+@pytest.fixture(params=["memory", "redis"])
+def bus(request: pytest.FixtureRequest) -> Callable[[], Bus]:
+    """A factory of buses on one network: one shared in-process bus, or Redis with this test's prefix."""
+    if request.param == "memory":
+        shared = InProcessBus()
+        return lambda: shared
+    url, prefix = request.getfixturevalue("shared_redis_url"), request.getfixturevalue("redis_prefix")
+    return lambda: RedisBus(url, prefix=prefix)
+
+
+async def test_updates_reach_every_node_once_and_never_their_writer(tmp_path: Path, bus: Callable[[], Bus]) -> None:
+    async with nodes(tmp_path, 3, bus, message_burst=1000) as hubs:
+        writers = [Connection(hub) for hub in hubs]
+        readers = [Connection(hub) for hub in hubs]
+        for i, conn in enumerate(writers + readers):
+            await conn.open(NAME, token(device=f"d{i}"))
+        made = [record_updates(30, key=f"w{i}-") for i in range(len(writers))]
+        for writer, (_, updates) in zip(writers, made):
+            for update in updates:
+                writer.socket.push(Sync(NAME, SyncStep.UPDATE, update))
+        for writer in writers:
+            await writer.socket.wait(lambda w=writer: w.socket.statuses(NAME) == [True] * 30)
+        everything = {f"w{i}-{j}": j for i in range(3) for j in range(30)}
+        for reader in readers:
+            received = lambda r=reader: Deliveries().replay(update_payloads(r.socket.received, NAME))
+            await reader.socket.wait(lambda r=received: r().record == everything)
+        await asyncio.sleep(0.3)  # anything sent twice would have arrived by now
+        for reader in readers:
+            replay = Deliveries().replay(update_payloads(reader.socket.received, NAME))
+            assert replay.record == everything and replay.duplicates == 0
+        for writer, (own, _) in zip(writers, made):
+            replay = Deliveries(start=own).replay(update_payloads(writer.socket.received, NAME))
+            assert replay.record == everything, "a writer gets every other writer's updates"
+            assert replay.duplicates == 0, "and never its own back"
+        for hub in hubs:
+            assert hub.rooms[("acme", NAME)].doc.get("record", type=Map).to_py() == everything
+        for conn in writers + readers:
+            await conn.finish()
+
+
+async def test_awareness_reaches_other_nodes_and_leaves_with_its_connection(tmp_path: Path, bus: Callable[[], Bus]) -> None:
+    async with nodes(tmp_path, 2, bus) as (a, b):
+        here, there = Connection(a), Connection(b)
+        await here.open(NAME)
+        await there.open(NAME, token(device="d2"))
+        here.socket.push(Awareness(NAME, encode_awareness_update([AwarenessEntry(7, 1, '{"user":"u1"}')])))
+        frame = await there.socket.wait_frame(Awareness, document=NAME)
+        assert decode_awareness_update(frame.data) == [AwarenessEntry(7, 1, '{"user":"u1"}')]
+        assert [e.client_id for e in b.rooms[("acme", NAME)].awareness.snapshot()] == [7]
+        await here.finish()
+        await there.socket.wait(lambda: any(
+            isinstance(f, Awareness) and decode_awareness_update(f.data)[0].removed for f in there.socket.received))
+        assert len(b.rooms[("acme", NAME)].awareness) == 0
+        await there.finish()
+
+
+async def test_lost_envelopes_are_caught_up_from_the_store_once(tmp_path: Path) -> None:
+    shared = InProcessBus()
+    async with nodes(tmp_path, 1, lambda: shared) as (hub,):
+        reader = Connection(hub)
+        await reader.open(NAME)
+        _, updates = record_updates(2, key="ghost")
+        await shared.publish(encode_envelope("ghost", 1, []))
+        # the ghost node commits an update, and the envelope that carried it is lost
+        await hub.store.append([LogEntry("acme", NAME, updates[0])])
+        await shared.publish(encode_envelope("ghost", 3, []))
+        await reader.socket.wait(lambda: Deliveries().replay(update_payloads(reader.socket.received, NAME)).record
+                                 == {"ghost0": 0})
+        assert hub.bus_link.gaps == 1
+        # the lost update arrives late after all, then the next one: nothing is sent twice
+        await shared.publish(encode_envelope("ghost", 4, [UpdateCommitted("acme", NAME, updates[0])]))
+        await hub.store.append([LogEntry("acme", NAME, updates[1])])
+        await shared.publish(encode_envelope("ghost", 5, [UpdateCommitted("acme", NAME, updates[1])]))
+        await reader.socket.wait(lambda: Deliveries().replay(update_payloads(reader.socket.received, NAME)).record
+                                 == {"ghost0": 0, "ghost1": 1})
+        await asyncio.sleep(0.2)
+        assert Deliveries().replay(update_payloads(reader.socket.received, NAME)).duplicates == 0
+        await reader.finish()
+
+
+async def test_an_update_whose_predecessor_was_not_heard_is_caught_up(tmp_path: Path) -> None:
+    shared = InProcessBus()
+    async with nodes(tmp_path, 1, lambda: shared) as (hub,):
+        reader = Connection(hub)
+        await reader.open(NAME)
+        _, updates = record_updates(2, key="n")
+        await hub.store.append([LogEntry("acme", NAME, u) for u in updates])
+        await shared.publish(encode_envelope("other", 1, [UpdateCommitted("acme", NAME, updates[1])]))
+        await reader.socket.wait(lambda: Deliveries().replay(update_payloads(reader.socket.received, NAME)).record
+                                 == {"n0": 0, "n1": 1})
+        await reader.finish()
+
+
+async def test_a_silent_node_is_caught_up_and_its_awareness_removed(tmp_path: Path) -> None:
+    shared = InProcessBus()
+    async with nodes(tmp_path, 1, lambda: shared) as (hub,):
+        reader = Connection(hub)
+        await reader.open(NAME)
+        presence = encode_awareness_update([AwarenessEntry(9, 1, '{"user":"gone"}')])
+        await shared.publish(encode_envelope("doomed", 1, [AwarenessChanged("acme", NAME, presence)]))
+        await reader.socket.wait_frame(Awareness, document=NAME)
+        # it commits an update and dies before publishing it
+        _, updates = record_updates(1, key="last")
+        await hub.store.append([LogEntry("acme", NAME, updates[0])])
+        await reader.socket.wait(lambda: Deliveries().replay(update_payloads(reader.socket.received, NAME)).record
+                                 == {"last0": 0}, timeout=10)
+        await reader.socket.wait(lambda: len(hub.rooms[("acme", NAME)].awareness) == 0)
+        removal = [f for f in reader.socket.received if isinstance(f, Awareness)][-1]
+        assert decode_awareness_update(removal.data)[0].removed
+        await reader.finish()
+
+
+async def test_a_message_of_an_unknown_kind_is_skipped_and_the_rest_applied(tmp_path: Path) -> None:
+    shared = InProcessBus()
+    async with nodes(tmp_path, 1, lambda: shared) as (hub,):
+        reader = Connection(hub)
+        await reader.open(NAME)
+        _, updates = record_updates(1, key="x")
+        await hub.store.append([LogEntry("acme", NAME, updates[0])])
+        future = msgspec.Raw(msgspec.msgpack.encode(["close_device", "acme", "tablet-3"]))
+        known = msgspec.Raw(msgspec.msgpack.encode(UpdateCommitted("acme", NAME, updates[0])))
+        await shared.publish(msgspec.msgpack.encode(Envelope("newer", 1, [future, known])))
+        await shared.publish(b"not an envelope")
+        await reader.socket.wait(lambda: Deliveries().replay(update_payloads(reader.socket.received, NAME)).record
+                                 == {"x0": 0})
+        assert hub.bus_link.gaps == 0
+        await reader.finish()
