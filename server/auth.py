@@ -55,7 +55,7 @@ class JwtVerifier:
         """The algorithms this verifier accepts."""
         return frozenset(self._keys)
 
-    def verify(self, token: str) -> Principal:
+    async def verify(self, token: str) -> Principal:
         """The principal behind ``token``; raises ``AuthError`` with a token code and a reason."""
         if not isinstance(token, str) or not token.strip():
             raise _refuse(ErrorCode.TOKEN_MISSING, "no token was sent")

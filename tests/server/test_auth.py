@@ -43,9 +43,9 @@ def b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
-def refused(verifier: JwtVerifier, token: str, code: ErrorCode) -> AuthError:
+async def refused(verifier: JwtVerifier, token: str, code: ErrorCode) -> AuthError:
     with pytest.raises(AuthError) as info:
-        verifier.verify(token)
+        await verifier.verify(token)
     assert info.value.code == code
     if token:
         assert token not in str(info.value)
@@ -53,14 +53,14 @@ def refused(verifier: JwtVerifier, token: str, code: ErrorCode) -> AuthError:
     return info.value
 
 
-def test_valid_hs256_token() -> None:
+async def test_valid_hs256_token() -> None:
     token = jwt.encode(claims(), SECRET, algorithm="HS256")
-    assert JwtVerifier(secret=SECRET).verify(token) == EXPECTED
+    assert await JwtVerifier(secret=SECRET).verify(token) == EXPECTED
 
 
-def test_minted_token_verifies() -> None:
+async def test_minted_token_verifies() -> None:
     token = mint_token(SECRET, sub="u-1", tenant="acme", device="tablet-7", roles=("technician", "viewer"))
-    assert JwtVerifier(secret=SECRET).verify(token) == EXPECTED
+    assert await JwtVerifier(secret=SECRET).verify(token) == EXPECTED
     payload = jwt.decode(token, SECRET, algorithms=["HS256"])
     assert payload["exp"] - payload["iat"] == 3600
 
@@ -70,77 +70,77 @@ def test_mint_token_refuses_a_string_of_roles() -> None:
         mint_token(SECRET, sub="u", tenant="t", device="d", roles="admin")
 
 
-def test_valid_rs256_token(rsa_key: rsa.RSAPrivateKey) -> None:
+async def test_valid_rs256_token(rsa_key: rsa.RSAPrivateKey) -> None:
     token = jwt.encode(claims(), rsa_key, algorithm="RS256")
-    assert JwtVerifier(public_key=public_pem(rsa_key)).verify(token) == EXPECTED
+    assert await JwtVerifier(public_key=public_pem(rsa_key)).verify(token) == EXPECTED
 
 
-def test_both_algorithms_when_both_are_configured(rsa_key: rsa.RSAPrivateKey) -> None:
+async def test_both_algorithms_when_both_are_configured(rsa_key: rsa.RSAPrivateKey) -> None:
     verifier = JwtVerifier(secret=SECRET, public_key=public_pem(rsa_key))
     assert verifier.algorithms == {"HS256", "RS256"}
-    assert verifier.verify(jwt.encode(claims(), rsa_key, algorithm="RS256")) == EXPECTED
-    assert verifier.verify(jwt.encode(claims(), SECRET, algorithm="HS256")) == EXPECTED
+    assert await verifier.verify(jwt.encode(claims(), rsa_key, algorithm="RS256")) == EXPECTED
+    assert await verifier.verify(jwt.encode(claims(), SECRET, algorithm="HS256")) == EXPECTED
 
 
-def test_expired_token() -> None:
+async def test_expired_token() -> None:
     token = mint_token(SECRET, sub="u", tenant="t", device="d", roles=["viewer"], ttl_seconds=60,
                        now=time.time() - 3600)
-    error = refused(JwtVerifier(secret=SECRET), token, ErrorCode.TOKEN_EXPIRED)
+    error = await refused(JwtVerifier(secret=SECRET), token, ErrorCode.TOKEN_EXPIRED)
     assert "expired" in error.reason
 
 
-def test_leeway_accepts_a_slightly_late_token() -> None:
+async def test_leeway_accepts_a_slightly_late_token() -> None:
     token = jwt.encode(claims(exp=int(time.time()) - 5), SECRET, algorithm="HS256")
-    assert JwtVerifier(secret=SECRET, leeway_seconds=30).verify(token) == EXPECTED
-    refused(JwtVerifier(secret=SECRET, leeway_seconds=0), token, ErrorCode.TOKEN_EXPIRED)
+    assert await JwtVerifier(secret=SECRET, leeway_seconds=30).verify(token) == EXPECTED
+    await refused(JwtVerifier(secret=SECRET, leeway_seconds=0), token, ErrorCode.TOKEN_EXPIRED)
 
 
-def test_token_from_the_future_is_refused() -> None:
+async def test_token_from_the_future_is_refused() -> None:
     token = jwt.encode(claims(nbf=int(time.time()) + 3600), SECRET, algorithm="HS256")
-    assert "not valid yet" in refused(JwtVerifier(secret=SECRET), token, ErrorCode.TOKEN_INVALID).reason
+    assert "not valid yet" in (await refused(JwtVerifier(secret=SECRET), token, ErrorCode.TOKEN_INVALID)).reason
 
 
-def test_bad_signature() -> None:
+async def test_bad_signature() -> None:
     token = jwt.encode(claims(), "another-secret-that-is-long-enough-too", algorithm="HS256")
-    error = refused(JwtVerifier(secret=SECRET), token, ErrorCode.TOKEN_INVALID)
+    error = await refused(JwtVerifier(secret=SECRET), token, ErrorCode.TOKEN_INVALID)
     assert "signature" in error.reason
 
 
-def test_rs256_signed_by_another_key(rsa_key: rsa.RSAPrivateKey) -> None:
+async def test_rs256_signed_by_another_key(rsa_key: rsa.RSAPrivateKey) -> None:
     other = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     token = jwt.encode(claims(), other, algorithm="RS256")
-    refused(JwtVerifier(public_key=public_pem(rsa_key)), token, ErrorCode.TOKEN_INVALID)
+    await refused(JwtVerifier(public_key=public_pem(rsa_key)), token, ErrorCode.TOKEN_INVALID)
 
 
-def test_alg_none_is_refused() -> None:
+async def test_alg_none_is_refused() -> None:
     token = jwt.encode(claims(), None, algorithm="none")
-    assert "algorithm" in refused(JwtVerifier(secret=SECRET), token, ErrorCode.TOKEN_INVALID).reason
+    assert "algorithm" in (await refused(JwtVerifier(secret=SECRET), token, ErrorCode.TOKEN_INVALID)).reason
     unsigned = f"{b64(json.dumps({'alg': 'none', 'typ': 'JWT'}).encode())}.{b64(json.dumps(claims()).encode())}."
-    refused(JwtVerifier(secret=SECRET), unsigned, ErrorCode.TOKEN_INVALID)
+    await refused(JwtVerifier(secret=SECRET), unsigned, ErrorCode.TOKEN_INVALID)
 
 
-def test_other_algorithms_are_refused() -> None:
+async def test_other_algorithms_are_refused() -> None:
     token = jwt.encode(claims(), SECRET * 2, algorithm="HS512")
-    refused(JwtVerifier(secret=SECRET), token, ErrorCode.TOKEN_INVALID)
+    await refused(JwtVerifier(secret=SECRET), token, ErrorCode.TOKEN_INVALID)
 
 
-def test_hs256_refused_when_only_a_public_key_is_configured(rsa_key: rsa.RSAPrivateKey) -> None:
+async def test_hs256_refused_when_only_a_public_key_is_configured(rsa_key: rsa.RSAPrivateKey) -> None:
     # Key confusion: an HS256 token "signed" with the public key text must not pass.
     pem = public_pem(rsa_key)
     header = b64(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
     body = b64(json.dumps(claims()).encode())
     signature = b64(hmac.new(pem.encode(), f"{header}.{body}".encode(), hashlib.sha256).digest())
-    refused(JwtVerifier(public_key=pem), f"{header}.{body}.{signature}", ErrorCode.TOKEN_INVALID)
+    await refused(JwtVerifier(public_key=pem), f"{header}.{body}.{signature}", ErrorCode.TOKEN_INVALID)
 
 
-def test_rs256_refused_when_only_a_secret_is_configured(rsa_key: rsa.RSAPrivateKey) -> None:
-    refused(JwtVerifier(secret=SECRET), jwt.encode(claims(), rsa_key, algorithm="RS256"), ErrorCode.TOKEN_INVALID)
+async def test_rs256_refused_when_only_a_secret_is_configured(rsa_key: rsa.RSAPrivateKey) -> None:
+    await refused(JwtVerifier(secret=SECRET), jwt.encode(claims(), rsa_key, algorithm="RS256"), ErrorCode.TOKEN_INVALID)
 
 
 @pytest.mark.parametrize("claim", ["sub", "tenant", "device", "roles", "exp"])
-def test_missing_claim(claim: str) -> None:
+async def test_missing_claim(claim: str) -> None:
     token = jwt.encode(claims(**{claim: None}), SECRET, algorithm="HS256")
-    error = refused(JwtVerifier(secret=SECRET), token, ErrorCode.TOKEN_INVALID)
+    error = await refused(JwtVerifier(secret=SECRET), token, ErrorCode.TOKEN_INVALID)
     assert claim in error.reason
 
 
@@ -157,28 +157,28 @@ def test_missing_claim(claim: str) -> None:
         {"device": ["d"]},
     ],
 )
-def test_claims_of_the_wrong_shape(overrides: dict[str, Any]) -> None:
+async def test_claims_of_the_wrong_shape(overrides: dict[str, Any]) -> None:
     token = jwt.encode(claims(**overrides), SECRET, algorithm="HS256")
-    error = refused(JwtVerifier(secret=SECRET), token, ErrorCode.TOKEN_INVALID)
+    error = await refused(JwtVerifier(secret=SECRET), token, ErrorCode.TOKEN_INVALID)
     assert next(iter(overrides)) in error.reason
 
 
-def test_empty_roles_list_is_a_valid_token_that_grants_nothing() -> None:
+async def test_empty_roles_list_is_a_valid_token_that_grants_nothing() -> None:
     token = jwt.encode(claims(roles=[]), SECRET, algorithm="HS256")
-    assert JwtVerifier(secret=SECRET).verify(token).roles == frozenset()
+    assert (await JwtVerifier(secret=SECRET).verify(token)).roles == frozenset()
 
 
 @pytest.mark.parametrize("token", ["", "   "])
-def test_empty_token(token: str) -> None:
-    refused(JwtVerifier(secret=SECRET), token, ErrorCode.TOKEN_MISSING)
+async def test_empty_token(token: str) -> None:
+    await refused(JwtVerifier(secret=SECRET), token, ErrorCode.TOKEN_MISSING)
 
 
 @pytest.mark.parametrize("token", ["not-a-jwt", "a.b.c", "eyJhbGciOiJIUzI1NiJ9.e30", "x" * 20000])
-def test_malformed_token(token: str) -> None:
-    refused(JwtVerifier(secret=SECRET), token, ErrorCode.TOKEN_INVALID)
+async def test_malformed_token(token: str) -> None:
+    await refused(JwtVerifier(secret=SECRET), token, ErrorCode.TOKEN_INVALID)
 
 
-def test_token_never_reaches_messages_or_logs(caplog: pytest.LogCaptureFixture, rsa_key: rsa.RSAPrivateKey) -> None:
+async def test_token_never_reaches_messages_or_logs(caplog: pytest.LogCaptureFixture, rsa_key: rsa.RSAPrivateKey) -> None:
     verifier = JwtVerifier(secret=SECRET, public_key=public_pem(rsa_key))
     tokens = [
         jwt.encode(claims(), "wrong-secret-that-is-long-enough-as-well", algorithm="HS256"),
@@ -192,7 +192,7 @@ def test_token_never_reaches_messages_or_logs(caplog: pytest.LogCaptureFixture, 
     with caplog.at_level(logging.DEBUG):
         for token in tokens:
             with pytest.raises(AuthError) as info:
-                verifier.verify(token)
+                await verifier.verify(token)
             error = info.value
             # PyJWT's exception is not chained, so a logged traceback carries nothing from the token either.
             assert error.__cause__ is None

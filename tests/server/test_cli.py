@@ -22,7 +22,7 @@ TOKEN_ARGS = ["token", "--sub", "u-1", "--tenant", "acme", "--device", "tablet-7
 EXPECTED = Principal(user="u-1", tenant="acme", device="tablet-7", roles=frozenset({"technician", "viewer"}))
 
 
-def test_token_signs_with_the_secret_the_hub_created(
+async def test_token_signs_with_the_secret_the_hub_created(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.chdir(tmp_path)
@@ -33,7 +33,7 @@ def test_token_signs_with_the_secret_the_hub_created(
     out, err = capsys.readouterr()
     assert err == ""
     assert secret not in out
-    assert JwtVerifier(secret=secret).verify(out.strip()) == EXPECTED
+    assert await JwtVerifier(secret=secret).verify(out.strip()) == EXPECTED
 
 
 def test_token_never_generates_a_secret(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
@@ -49,7 +49,7 @@ def test_token_never_generates_a_secret(tmp_path: Path, monkeypatch: pytest.Monk
     assert list(tmp_path.iterdir()) == []
 
 
-def test_token_reads_the_secret_file_it_is_pointed_to(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+async def test_token_reads_the_secret_file_it_is_pointed_to(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                       capsys: pytest.CaptureFixture[str]) -> None:
     hub_dir, elsewhere = tmp_path / "hub", tmp_path / "elsewhere"
     hub_dir.mkdir()
@@ -57,26 +57,26 @@ def test_token_reads_the_secret_file_it_is_pointed_to(tmp_path: Path, monkeypatc
     (hub_dir / "fieldsync.secret").write_text("the-hubs-own-development-secret-0123456789\n")
     monkeypatch.chdir(elsewhere)
     assert main(TOKEN_ARGS, environ={"FIELDSYNC_SECRET_FILE": str(hub_dir / "fieldsync.secret")}) == 0
-    assert JwtVerifier(secret="the-hubs-own-development-secret-0123456789").verify(capsys.readouterr().out.strip()) == EXPECTED
+    assert await JwtVerifier(secret="the-hubs-own-development-secret-0123456789").verify(capsys.readouterr().out.strip()) == EXPECTED
     assert list(elsewhere.iterdir()) == []
 
 
-def test_token_with_configured_secret(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+async def test_token_with_configured_secret(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                       capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.chdir(tmp_path)
     secret = "p" * 40
     assert main(TOKEN_ARGS, environ={"FIELDSYNC_ENV": "production", "FIELDSYNC_JWT_SECRET": secret}) == 0
-    assert JwtVerifier(secret=secret).verify(capsys.readouterr().out.strip()) == EXPECTED
+    assert await JwtVerifier(secret=secret).verify(capsys.readouterr().out.strip()) == EXPECTED
     assert list(tmp_path.iterdir()) == []
 
 
-def test_token_carries_the_teams_it_is_given(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+async def test_token_carries_the_teams_it_is_given(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                             capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.chdir(tmp_path)
     secret = "p" * 40
     args = [*TOKEN_ARGS, "--teams", "north, south"]
     assert main(args, environ={"FIELDSYNC_ENV": "production", "FIELDSYNC_JWT_SECRET": secret}) == 0
-    principal = JwtVerifier(secret=secret).verify(capsys.readouterr().out.strip())
+    principal = await JwtVerifier(secret=secret).verify(capsys.readouterr().out.strip())
     assert principal.teams == frozenset({"north", "south"}) and EXPECTED.teams == frozenset()
 
 
@@ -153,7 +153,7 @@ def test_serve_and_migrate_get_the_loaded_settings(
     assert code == (0 if command == "serve" else 3)
 
 
-def test_python_dash_m_server_prints_a_verifiable_token(tmp_path: Path) -> None:
+async def test_python_dash_m_server_prints_a_verifiable_token(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("FIELDSYNC_")}
     env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
     env["FIELDSYNC_SECRET_FILE"] = str(tmp_path / "dev.secret")
@@ -164,7 +164,7 @@ def test_python_dash_m_server_prints_a_verifiable_token(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     secret = (tmp_path / "dev.secret").read_text().strip()
-    assert JwtVerifier(secret=secret).verify(result.stdout.strip()) == EXPECTED
+    assert await JwtVerifier(secret=secret).verify(result.stdout.strip()) == EXPECTED
 
 
 def test_python_dash_m_server_config_error(tmp_path: Path) -> None:
