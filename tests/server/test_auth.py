@@ -11,7 +11,7 @@ from typing import Any
 import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
 from server.auth import JwtVerifier, mint_token
 from sync.access import Principal
@@ -28,7 +28,7 @@ def rsa_key() -> rsa.RSAPrivateKey:
     return rsa.generate_private_key(public_exponent=65537, key_size=2048)
 
 
-def public_pem(key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey) -> str:
+def public_pem(key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey) -> str:
     return key.public_key().public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     ).decode()
@@ -215,10 +215,67 @@ def test_verifier_needs_a_key() -> None:
 def test_verifier_refuses_bad_public_keys() -> None:
     with pytest.raises(ConfigError, match="PEM"):
         JwtVerifier(public_key="not a key")
-    with pytest.raises(ConfigError, match="RSA"):
-        JwtVerifier(public_key=public_pem(ec.generate_private_key(ec.SECP256R1())))
+    with pytest.raises(ConfigError, match="secp384r1; ES256 needs one on P-256"):
+        JwtVerifier(public_key=public_pem(ec.generate_private_key(ec.SECP384R1())))
+    with pytest.raises(ConfigError, match="must be an RSA key .RS256. or an EC key on P-256 .ES256."):
+        JwtVerifier(public_key=public_pem(ed25519.Ed25519PrivateKey.generate()))
 
 
 def test_verifier_refuses_a_pem_as_secret(rsa_key: rsa.RSAPrivateKey) -> None:
     with pytest.raises(ConfigError, match="PEM"):
         JwtVerifier(secret=public_pem(rsa_key))
+
+
+async def test_valid_es256_token_with_an_ec_public_key() -> None:
+    key = ec.generate_private_key(ec.SECP256R1())
+    verifier = JwtVerifier(public_key=public_pem(key))
+    assert verifier.algorithms == {"ES256"}
+    assert await verifier.verify(jwt.encode(claims(), key, algorithm="ES256")) == EXPECTED
+
+
+async def test_es256_signed_by_another_key_and_rs256_against_an_ec_key(rsa_key: rsa.RSAPrivateKey) -> None:
+    key = ec.generate_private_key(ec.SECP256R1())
+    verifier = JwtVerifier(public_key=public_pem(key))
+    other = jwt.encode(claims(), ec.generate_private_key(ec.SECP256R1()), algorithm="ES256")
+    assert "signature" in (await refused(verifier, other, ErrorCode.TOKEN_INVALID)).reason
+    rs256 = jwt.encode(claims(), rsa_key, algorithm="RS256")
+    assert "accepts ES256" in (await refused(verifier, rs256, ErrorCode.TOKEN_INVALID)).reason
+
+
+@pytest.mark.parametrize("aud", ["fieldsync", ["fieldsync", "other-api"], "someone-else"])
+async def test_an_audience_is_not_checked_when_none_is_configured(aud: str | list[str]) -> None:
+    token = jwt.encode(claims(aud=aud, iss="https://idp.example"), SECRET, algorithm="HS256")
+    assert await JwtVerifier(secret=SECRET).verify(token) == EXPECTED
+
+
+@pytest.mark.parametrize("aud", ["fieldsync", ["other-api", "fieldsync"]])
+async def test_the_configured_audience_is_accepted(aud: str | list[str]) -> None:
+    token = jwt.encode(claims(aud=aud), SECRET, algorithm="HS256")
+    assert await JwtVerifier(secret=SECRET, audience="fieldsync").verify(token) == EXPECTED
+
+
+@pytest.mark.parametrize(("aud", "reason"), [
+    ("other-api", "'aud' claim does not name this hub's audience"),
+    (["other-api", "more"], "'aud' claim does not name this hub's audience"),
+    (None, "lacks the 'aud' claim"),
+])
+async def test_a_wrong_or_missing_audience_is_refused(aud: str | None, reason: str) -> None:
+    token = jwt.encode(claims(aud=aud), SECRET, algorithm="HS256")
+    error = await refused(JwtVerifier(secret=SECRET, audience="fieldsync"), token, ErrorCode.TOKEN_INVALID)
+    assert reason in error.reason
+
+
+async def test_the_configured_issuer_is_accepted() -> None:
+    token = jwt.encode(claims(iss="https://idp.example/"), SECRET, algorithm="HS256")
+    assert await JwtVerifier(secret=SECRET, issuer="https://idp.example/").verify(token) == EXPECTED
+
+
+@pytest.mark.parametrize(("iss", "reason"), [
+    ("https://evil.example/", "'iss' claim is not this hub's issuer"),
+    ("https://idp.example", "'iss' claim is not this hub's issuer"),
+    (None, "lacks the 'iss' claim"),
+])
+async def test_a_wrong_or_missing_issuer_is_refused(iss: str | None, reason: str) -> None:
+    token = jwt.encode(claims(iss=iss, aud="fieldsync"), SECRET, algorithm="HS256")
+    verifier = JwtVerifier(secret=SECRET, audience="fieldsync", issuer="https://idp.example/")
+    assert reason in (await refused(verifier, token, ErrorCode.TOKEN_INVALID)).reason
