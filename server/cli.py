@@ -13,7 +13,8 @@ from collections.abc import Callable, Mapping
 from importlib.metadata import PackageNotFoundError, version
 
 from server.auth import mint_token
-from server.config import Settings, hub_tunables, load_settings, resolve_jwt_secret
+from server.config import Settings, hub_tunables, load_settings
+from server.token_keys import resolve_jwt_secret
 from sync import READONLY_ROLES, WRITER_ROLES, ConfigError
 
 EXIT_CONFIG = 2

@@ -15,8 +15,9 @@ import uvicorn
 
 from server.app import create_app
 from server.auth import JwtVerifier
-from server.config import Settings, describe, resolve_jwt_secret, resolve_public_key
+from server.config import Settings, describe
 from server.startup import bind_listener, check_database_url, check_serve_settings, probe_database
+from server.token_keys import resolve_jwt_secret, resolve_public_key
 from server.ws import SyncEndpoint
 from sync import Hub, StoreError, upgrade
 

@@ -14,7 +14,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from server.auth import JwtVerifier
 from server.cli import main
-from server.config import Settings, load_settings, resolve_jwt_secret, variables
+from server.config import Settings, load_settings, variables
+from server.token_keys import resolve_jwt_secret
 from sync.access import Principal
 
 ROOT = Path(__file__).resolve().parents[2]
