@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 import jwt
@@ -38,6 +38,14 @@ _REASONS: tuple[tuple[type[jwt.PyJWTError], str], ...] = (
 )
 
 
+#: What to configure so that an algorithm has a key.
+_KEY_HINTS = {
+    "HS256": "set FIELDSYNC_JWT_SECRET",
+    "RS256": "set FIELDSYNC_JWKS_URL, or FIELDSYNC_JWT_PUBLIC_KEY to an RSA key",
+    "ES256": "set FIELDSYNC_JWKS_URL, or FIELDSYNC_JWT_PUBLIC_KEY to an EC key on P-256",
+}
+
+
 class JwtVerifier:
     """A ``TokenVerifier`` for JWTs carrying ``sub``, ``tenant``, ``device``, ``roles``, ``exp`` (and ``teams``)."""
 
@@ -49,10 +57,9 @@ class JwtVerifier:
         jwks: JwksKeys | None = None,
         audience: str | None = None,
         issuer: str | None = None,
+        algorithms: Collection[str] | None = None,
         leeway_seconds: float = 30,
     ) -> None:
-        if not secret and not public_key and jwks is None:
-            raise ConfigError("a token verifier needs a JWT secret, a public key or a JWKS URL")
         if public_key and jwks is not None:
             raise ConfigError("set FIELDSYNC_JWT_PUBLIC_KEY or FIELDSYNC_JWKS_URL, not both: the identity "
                               "provider's keys come from one place")
@@ -65,14 +72,31 @@ class JwtVerifier:
             algorithm, key = load_public_key(public_key)
             self._keys[algorithm] = key
         self._jwks = jwks
+        self._jwks_algorithms = JWKS_ALGORITHMS if jwks is not None else frozenset()
+        if algorithms is not None:
+            self._only(frozenset(algorithms))
+        if not self.algorithms:
+            raise ConfigError("no key verifies tokens: set FIELDSYNC_JWT_SECRET, FIELDSYNC_JWT_PUBLIC_KEY or "
+                              "FIELDSYNC_JWKS_URL")
         self._audience = audience or None
         self._issuer = issuer or None
         self._leeway = leeway_seconds
 
+    def _only(self, allowed: frozenset[str]) -> None:
+        """Accept only ``allowed`` (``FIELDSYNC_JWT_ALGORITHMS``), each of which some key must verify."""
+        missing = sorted(allowed - self.algorithms)
+        if missing:
+            hint = _KEY_HINTS.get(missing[0], "it is not an algorithm this hub knows")
+            raise ConfigError(f"FIELDSYNC_JWT_ALGORITHMS names {missing[0]}, but no key verifies it: {hint}")
+        self._keys = {algorithm: key for algorithm, key in self._keys.items() if algorithm in allowed}
+        self._jwks_algorithms &= allowed
+        if self._jwks is not None and not self._jwks_algorithms:
+            raise ConfigError("FIELDSYNC_JWT_ALGORITHMS accepts none of the algorithms of FIELDSYNC_JWKS_URL")
+
     @property
     def algorithms(self) -> frozenset[str]:
         """The algorithms this verifier accepts."""
-        return frozenset(self._keys) | (JWKS_ALGORITHMS if self._jwks is not None else frozenset())
+        return frozenset(self._keys) | self._jwks_algorithms
 
     async def verify(self, token: str) -> Principal:
         """The principal behind ``token``; raises ``AuthError`` with a token code and a reason."""
@@ -158,8 +182,11 @@ def mint_token(
     teams: Sequence[str] = (),
     ttl_seconds: int = 3600,
     now: float | None = None,
+    audience: str | None = None,
+    issuer: str | None = None,
 ) -> str:
-    """An HS256 token for development and tests, valid for ``ttl_seconds`` from ``now`` (default: the clock)."""
+    """An HS256 token for development and tests, valid for ``ttl_seconds`` from ``now`` (default: the clock),
+    carrying ``aud`` and ``iss`` when given."""
     if isinstance(roles, str):
         raise TypeError("roles must be a sequence of role names, not one string")
     issued = int(time.time() if now is None else now)
@@ -169,6 +196,8 @@ def mint_token(
         "device": device,
         "roles": list(roles),
         **({"teams": list(teams)} if teams else {}),
+        **({"aud": audience} if audience else {}),
+        **({"iss": issuer} if issuer else {}),
         "iat": issued,
         "exp": issued + int(ttl_seconds),
     }

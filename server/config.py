@@ -15,6 +15,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import msgspec
 
+from server.jwks import JWKS_ALGORITHMS
 from sync import DEFAULT_ACCESS_FILE, DEFAULT_SCOPES_FILE, ConfigError, HubConfig
 
 PREFIX = "FIELDSYNC_"
@@ -38,9 +39,16 @@ _SERVER_VARIABLES = {
     "secret_file": "FIELDSYNC_SECRET_FILE",
     "scopes_file": "FIELDSYNC_SCOPES_FILE",
     "access_file": "FIELDSYNC_ACCESS_FILE",
+    "jwks_url": "FIELDSYNC_JWKS_URL",
+    "jwt_audience": "FIELDSYNC_JWT_AUDIENCE",
+    "jwt_issuer": "FIELDSYNC_JWT_ISSUER",
+    "jwt_algorithms": "FIELDSYNC_JWT_ALGORITHMS",
 }
 #: Optional settings where an empty variable means "unset" (common in compose files).
-_OPTIONAL = frozenset({"redis_url", "jwt_secret", "jwt_public_key"})
+_OPTIONAL = frozenset({"redis_url", "jwt_secret", "jwt_public_key", "jwks_url", "jwt_audience", "jwt_issuer",
+                       "jwt_algorithms"})
+#: The token algorithms the hub can verify, and the key each needs.
+TOKEN_ALGORITHMS = ("HS256", "RS256", "ES256")
 
 
 class Settings(msgspec.Struct, kw_only=True, frozen=True):
@@ -82,6 +90,20 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     """The access rules: who reaches which record (``FIELDSYNC_ACCESS_FILE``; format in the packaged
     ``sync/access/rules.toml``, the default). The hub refuses to start when it is missing or invalid."""
 
+    jwks_url: str | None = None
+    """An identity provider's JWKS URL (``FIELDSYNC_JWKS_URL``): RS256 and ES256 tokens are verified with the
+    key their ``kid`` names, fetched from it and kept current. Not together with ``jwt_public_key``."""
+
+    jwt_audience: str | None = None
+    """When set, every token must name it in ``aud`` (``FIELDSYNC_JWT_AUDIENCE``); unset, ``aud`` is not checked."""
+
+    jwt_issuer: str | None = None
+    """When set, every token's ``iss`` must be exactly this (``FIELDSYNC_JWT_ISSUER``)."""
+
+    jwt_algorithms: tuple[str, ...] | None = None
+    """The token algorithms accepted, from HS256, RS256, ES256 (``FIELDSYNC_JWT_ALGORITHMS``, comma-separated);
+    unset: every one the configured keys verify."""
+
     hub: HubConfig = HubConfig()
     """Engine limits and timings, each from ``FIELDSYNC_<FIELD>`` (``FIELDSYNC_MAX_FRAME_BYTES``, ...)."""
 
@@ -108,6 +130,33 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
             raise ConfigError(
                 f"FIELDSYNC_JWT_SECRET must be at least {MIN_PRODUCTION_SECRET_BYTES} bytes in production"
             )
+        _check_token_keys(self)
+
+
+def _check_token_keys(settings: Settings) -> None:
+    """Refuse key settings that contradict each other; whether a key exists at all is decided at start."""
+    if settings.jwks_url is not None:
+        parts = urlsplit(settings.jwks_url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ConfigError(f"FIELDSYNC_JWKS_URL must be an http:// or https:// URL, got {settings.jwks_url!r}")
+        if settings.jwt_public_key is not None:
+            raise ConfigError("set FIELDSYNC_JWT_PUBLIC_KEY or FIELDSYNC_JWKS_URL, not both: the identity "
+                              "provider's keys come from one place")
+    allowed = settings.jwt_algorithms
+    if allowed is None:
+        return
+    named = ", ".join(allowed)
+    if not allowed:
+        raise ConfigError(f"FIELDSYNC_JWT_ALGORITHMS names no algorithm; write some of {', '.join(TOKEN_ALGORITHMS)}")
+    unknown = [algorithm for algorithm in allowed if algorithm not in TOKEN_ALGORITHMS]
+    if unknown:
+        raise ConfigError(f"FIELDSYNC_JWT_ALGORITHMS: {', '.join(unknown)} is not one of {', '.join(TOKEN_ALGORITHMS)}")
+    if settings.jwks_url is not None and not set(allowed) & JWKS_ALGORITHMS:
+        raise ConfigError(f"FIELDSYNC_JWKS_URL is set, but FIELDSYNC_JWT_ALGORITHMS={named} accepts none of the "
+                          f"algorithms its keys verify ({', '.join(sorted(JWKS_ALGORITHMS))})")
+    if settings.jwt_secret is not None and "HS256" not in allowed:
+        raise ConfigError(f"FIELDSYNC_JWT_SECRET is set, but FIELDSYNC_JWT_ALGORITHMS={named} leaves out HS256, "
+                          f"the only algorithm it verifies; unset one of them")
 
 
 def variables() -> list[str]:
@@ -145,6 +194,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             values[name] = _parse(variable, raw, int)
         elif name == "log_level":
             values[name] = raw.lower()
+        elif name == "jwt_algorithms":
+            values[name] = tuple(part.strip().upper() for part in raw.split(",") if part.strip())
         else:
             values[name] = raw
 
@@ -184,6 +235,7 @@ def describe(settings: Settings) -> dict[str, Any]:
     view["jwt_secret"] = None if settings.jwt_secret is None else "<redacted>"
     if settings.jwt_public_key is not None and settings.jwt_public_key.startswith("-----BEGIN"):
         view["jwt_public_key"] = "<PEM>"
+    view["jwks_url"] = None if settings.jwks_url is None else redact_url(settings.jwks_url)
     return view
 
 

@@ -20,18 +20,20 @@ def resolve_jwt_secret(settings: Settings, *, generate: bool = True) -> tuple[st
     """The HS256 secret to use and whether it was generated just now.
 
     A configured ``jwt_secret`` wins. Production never reads or writes the secret file and refuses to go on
-    with neither a secret nor a public key. Development with neither a secret nor a public key reads
-    ``secret_file``; the hub (``generate``) creates it with a fresh secret (mode 0600) the first time, while
-    ``fieldsync token`` only reads it, so a token is never signed with a secret no hub uses. ``None`` means
-    only RS256 tokens are accepted.
+    without a key source: a secret, a public key or a JWKS URL. Development reads ``secret_file`` when HS256
+    tokens are wanted (no other key source is set, or ``jwt_algorithms`` names HS256); the hub (``generate``)
+    creates it with a fresh secret (mode 0600) the first time, while ``fieldsync token`` only reads it, so a
+    token is never signed with a secret no hub uses. ``None`` means no HS256 tokens are accepted.
     """
     if settings.jwt_secret is not None:
         return settings.jwt_secret, False
+    others = settings.jwt_public_key is not None or settings.jwks_url is not None
     if settings.environment == "production":
-        if settings.jwt_public_key is None:
-            raise ConfigError("production needs FIELDSYNC_JWT_SECRET or FIELDSYNC_JWT_PUBLIC_KEY")
+        if not others:
+            raise ConfigError("production needs FIELDSYNC_JWT_SECRET, FIELDSYNC_JWT_PUBLIC_KEY or FIELDSYNC_JWKS_URL")
         return None, False
-    if settings.jwt_public_key is not None:
+    wanted = "HS256" in settings.jwt_algorithms if settings.jwt_algorithms is not None else not others
+    if not wanted:
         return None, False
     if generate:
         return _read_or_create_secret(Path(settings.secret_file))

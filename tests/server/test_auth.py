@@ -208,7 +208,7 @@ async def test_token_never_reaches_messages_or_logs(caplog: pytest.LogCaptureFix
 
 
 def test_verifier_needs_a_key() -> None:
-    with pytest.raises(ConfigError):
+    with pytest.raises(ConfigError, match="no key verifies tokens: set FIELDSYNC_JWT_SECRET"):
         JwtVerifier()
 
 
@@ -279,3 +279,20 @@ async def test_a_wrong_or_missing_issuer_is_refused(iss: str | None, reason: str
     token = jwt.encode(claims(iss=iss, aud="fieldsync"), SECRET, algorithm="HS256")
     verifier = JwtVerifier(secret=SECRET, audience="fieldsync", issuer="https://idp.example/")
     assert reason in (await refused(verifier, token, ErrorCode.TOKEN_INVALID)).reason
+
+
+async def test_configured_algorithms_leave_out_the_others(rsa_key: rsa.RSAPrivateKey) -> None:
+    verifier = JwtVerifier(secret=SECRET, public_key=public_pem(rsa_key), algorithms=["RS256"])
+    assert verifier.algorithms == {"RS256"}
+    assert await verifier.verify(jwt.encode(claims(), rsa_key, algorithm="RS256")) == EXPECTED
+    hs256 = jwt.encode(claims(), SECRET, algorithm="HS256")
+    assert "(this hub accepts RS256)" in (await refused(verifier, hs256, ErrorCode.TOKEN_INVALID)).reason
+
+
+@pytest.mark.parametrize(("algorithms", "hint"), [
+    (["RS256"], "names RS256, but no key verifies it: set FIELDSYNC_JWKS_URL, or FIELDSYNC_JWT_PUBLIC_KEY to an RSA key"),
+    (["HS256", "ES256"], "names ES256, but no key verifies it: set FIELDSYNC_JWKS_URL, or FIELDSYNC_JWT_PUBLIC_KEY to an EC key"),
+])
+def test_an_algorithm_without_a_key_is_a_config_error(algorithms: list[str], hint: str) -> None:
+    with pytest.raises(ConfigError, match=f"^FIELDSYNC_JWT_ALGORITHMS {hint}"):
+        JwtVerifier(secret=SECRET, algorithms=algorithms)

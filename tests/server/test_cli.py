@@ -13,10 +13,11 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from server.auth import JwtVerifier
-from server.cli import main
-from server.config import Settings, load_settings, variables
+from server.cli import VARIABLE_HELP, main
+from server.config import Settings, hub_tunables, load_settings, variables
 from server.token_keys import resolve_jwt_secret
 from sync.access import Principal
+from sync.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN_ARGS = ["token", "--sub", "u-1", "--tenant", "acme", "--device", "tablet-7", "--roles", "technician, viewer"]
@@ -259,3 +260,36 @@ def test_token_with_an_absent_absolute_secret_file_says_to_start_the_hub(
     assert err.startswith(f"fieldsync: no secret to sign with: FIELDSYNC_JWT_SECRET is not set and {path} ")
     assert "start the hub first, or set FIELDSYNC_JWT_SECRET" in err and err.count("\n") == 1
     assert not path.exists()
+
+
+def test_token_cannot_be_minted_for_a_hub_that_trusts_only_a_jwks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert main(TOKEN_ARGS, environ={"FIELDSYNC_JWKS_URL": "https://idp.example/jwks.json"}) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("fieldsync: cannot mint a token: this hub verifies no HS256 tokens")
+    assert "the keys of FIELDSYNC_JWKS_URL" in err and err.count("\n") == 1
+    assert list(tmp_path.iterdir()) == []
+
+
+async def test_token_carries_the_configured_audience_and_issuer(capsys: pytest.CaptureFixture[str]) -> None:
+    secret = "s" * 40
+    environ = {"FIELDSYNC_JWT_SECRET": secret, "FIELDSYNC_JWT_AUDIENCE": "fieldsync-api",
+               "FIELDSYNC_JWT_ISSUER": "https://hub.example/"}
+    assert main(TOKEN_ARGS, environ=environ) == 0
+    token = capsys.readouterr().out.strip()
+    verifier = JwtVerifier(secret=secret, audience="fieldsync-api", issuer="https://hub.example/")
+    assert await verifier.verify(token) == EXPECTED
+
+
+def test_serve_help_lists_every_variable_the_settings_accept(capsys: pytest.CaptureFixture[str]) -> None:
+    # ``variables()`` is what load_settings accepts: any other FIELDSYNC_* name is refused as unknown
+    assert main(["serve", "--help"], environ={}) == 0
+    out = capsys.readouterr().out
+    for variable in variables():
+        assert f"  {variable} " in out, f"{variable} is not in `fieldsync serve --help`"
+    with pytest.raises(ConfigError, match="unknown variable"):
+        load_settings({"FIELDSYNC_JWKS": "https://idp.example/jwks.json"})
+    # each server variable has its own line of help, not only the engine's tunables
+    assert set(VARIABLE_HELP) == set(variables()) - {variable for variable, _ in hub_tunables()}

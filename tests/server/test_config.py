@@ -46,6 +46,9 @@ def test_every_server_variable_is_parsed() -> None:
             "FIELDSYNC_ENV": "production",
             "FIELDSYNC_LOG_LEVEL": "DEBUG",
             "FIELDSYNC_SECRET_FILE": "/var/lib/fieldsync/secret",
+            "FIELDSYNC_JWT_AUDIENCE": "fieldsync-api",
+            "FIELDSYNC_JWT_ISSUER": "https://idp.example/",
+            "FIELDSYNC_JWT_ALGORITHMS": "hs256, RS256",
         }
     )
     assert settings == Settings(
@@ -58,12 +61,43 @@ def test_every_server_variable_is_parsed() -> None:
         environment="production",
         log_level="debug",
         secret_file="/var/lib/fieldsync/secret",
+        jwt_audience="fieldsync-api",
+        jwt_issuer="https://idp.example/",
+        jwt_algorithms=("HS256", "RS256"),
     )
 
 
 def test_empty_optional_variables_mean_unset() -> None:
-    settings = load_settings({"FIELDSYNC_REDIS_URL": "", "FIELDSYNC_JWT_SECRET": " ", "FIELDSYNC_JWT_PUBLIC_KEY": ""})
-    assert (settings.redis_url, settings.jwt_secret, settings.jwt_public_key) == (None, None, None)
+    settings = load_settings({"FIELDSYNC_REDIS_URL": "", "FIELDSYNC_JWT_SECRET": " ", "FIELDSYNC_JWT_PUBLIC_KEY": "",
+                              "FIELDSYNC_JWKS_URL": "", "FIELDSYNC_JWT_AUDIENCE": "", "FIELDSYNC_JWT_ISSUER": " ",
+                              "FIELDSYNC_JWT_ALGORITHMS": ""})
+    assert settings == Settings()
+
+
+def test_a_jwks_url_is_read() -> None:
+    settings = load_settings({"FIELDSYNC_JWKS_URL": "https://idp.example/.well-known/jwks.json"})
+    assert settings.jwks_url == "https://idp.example/.well-known/jwks.json"
+
+
+@pytest.mark.parametrize(("environ", "message"), [
+    ({"FIELDSYNC_JWKS_URL": "idp.example/jwks.json"}, "FIELDSYNC_JWKS_URL must be an http:// or https:// URL"),
+    ({"FIELDSYNC_JWKS_URL": "file:///etc/jwks.json"}, "FIELDSYNC_JWKS_URL must be an http:// or https:// URL"),
+    ({"FIELDSYNC_JWKS_URL": "https:///jwks.json"}, "FIELDSYNC_JWKS_URL must be an http:// or https:// URL"),
+    ({"FIELDSYNC_JWKS_URL": "https://idp.example/jwks.json", "FIELDSYNC_JWT_PUBLIC_KEY": "/etc/jwt.pem"},
+     "set FIELDSYNC_JWT_PUBLIC_KEY or FIELDSYNC_JWKS_URL, not both"),
+    ({"FIELDSYNC_JWKS_URL": "https://idp.example/jwks.json", "FIELDSYNC_JWT_ALGORITHMS": "HS256"},
+     "FIELDSYNC_JWKS_URL is set, but FIELDSYNC_JWT_ALGORITHMS=HS256 accepts none of the algorithms its keys "
+     "verify (ES256, RS256)"),
+    ({"FIELDSYNC_JWT_SECRET": SECRET, "FIELDSYNC_JWT_ALGORITHMS": "RS256"},
+     "FIELDSYNC_JWT_SECRET is set, but FIELDSYNC_JWT_ALGORITHMS=RS256 leaves out HS256"),
+    ({"FIELDSYNC_JWT_ALGORITHMS": "RS256,none"}, "FIELDSYNC_JWT_ALGORITHMS: NONE is not one of HS256, RS256, ES256"),
+    ({"FIELDSYNC_JWT_ALGORITHMS": "HS512"}, "FIELDSYNC_JWT_ALGORITHMS: HS512 is not one of HS256, RS256, ES256"),
+    ({"FIELDSYNC_JWT_ALGORITHMS": " , "}, "FIELDSYNC_JWT_ALGORITHMS names no algorithm"),
+])
+def test_contradicting_key_settings_are_refused(environ: dict[str, str], message: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_settings(environ)
+    assert str(info.value).startswith(message)
 
 
 def test_every_hub_field_is_read_and_converted() -> None:
@@ -145,6 +179,8 @@ def test_describe_redacts_secrets() -> None:
     assert view["hub"]["max_frame_bytes"] == HubConfig().max_frame_bytes
     assert describe(Settings())["jwt_secret"] is None
     assert describe(Settings())["database_url"] == Settings().database_url
+    jwks = describe(Settings(jwks_url="https://hub:jwks-password@idp.example/jwks.json"))["jwks_url"]
+    assert jwks == "https://hub:<redacted>@idp.example/jwks.json"
 
 
 def test_load_settings_defaults_to_os_environ(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -16,7 +16,7 @@ SECRET = "s" * 40
 def test_production_without_any_key_is_refused(tmp_path: Path) -> None:
     secret_file = tmp_path / "secret"
     settings = load_settings({"FIELDSYNC_ENV": "production", "FIELDSYNC_SECRET_FILE": str(secret_file)})
-    with pytest.raises(ConfigError, match="FIELDSYNC_JWT_SECRET or FIELDSYNC_JWT_PUBLIC_KEY"):
+    with pytest.raises(ConfigError, match="production needs FIELDSYNC_JWT_SECRET, FIELDSYNC_JWT_PUBLIC_KEY or FIELDSYNC_JWKS_URL"):
         resolve_jwt_secret(settings)
     assert not secret_file.exists()
 
@@ -28,10 +28,24 @@ def test_configured_secret_wins(tmp_path: Path) -> None:
     assert not (tmp_path / "secret").exists()
 
 
-def test_public_key_only_means_no_secret(tmp_path: Path) -> None:
+@pytest.mark.parametrize("source", [{"jwt_public_key": "k.pem"}, {"jwks_url": "https://idp.example/jwks.json"}])
+def test_a_public_key_or_a_jwks_url_alone_means_no_secret(tmp_path: Path, source: dict[str, str]) -> None:
     for environment in ("development", "production"):
-        settings = Settings(environment=environment, jwt_public_key="k.pem", secret_file=str(tmp_path / "secret"))
+        settings = Settings(environment=environment, secret_file=str(tmp_path / "secret"), **source)
         assert resolve_jwt_secret(settings) == (None, False)
+    assert not (tmp_path / "secret").exists()
+
+
+def test_development_keeps_its_secret_when_hs256_is_named_beside_a_jwks(tmp_path: Path) -> None:
+    settings = Settings(jwks_url="https://idp.example/jwks.json", jwt_algorithms=("RS256", "HS256"),
+                        secret_file=str(tmp_path / "secret"))
+    secret, generated = resolve_jwt_secret(settings)
+    assert generated and secret == (tmp_path / "secret").read_text().strip()
+
+
+def test_no_secret_is_generated_when_hs256_is_not_accepted(tmp_path: Path) -> None:
+    settings = Settings(jwt_algorithms=("RS256",), secret_file=str(tmp_path / "secret"))
+    assert resolve_jwt_secret(settings) == (None, False)
     assert not (tmp_path / "secret").exists()
 
 
