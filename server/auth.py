@@ -17,13 +17,13 @@ from typing import Any
 
 import jwt
 
+from server.claims import ClaimError, ClaimNames, principal_from
 from server.jwks import JWKS_ALGORITHMS, JwksKeys
 from server.keys import check_hmac_secret, load_public_key
 from sync import AuthError, ConfigError, ErrorCode, Principal
 
 logger = logging.getLogger("fieldsync.auth")
 
-REQUIRED_CLAIMS = ("sub", "tenant", "device", "roles", "exp")
 #: Far above any real token; stops a client from making the hub parse megabytes of base64.
 MAX_TOKEN_CHARS = 16 * 1024
 
@@ -47,7 +47,8 @@ _KEY_HINTS = {
 
 
 class JwtVerifier:
-    """A ``TokenVerifier`` for JWTs carrying ``sub``, ``tenant``, ``device``, ``roles``, ``exp`` (and ``teams``)."""
+    """A ``TokenVerifier`` for JWTs carrying ``sub``, ``tenant``, ``device``, ``roles``, ``exp`` (and ``teams``),
+    the middle four under the names ``claims`` gives them."""
 
     def __init__(
         self,
@@ -58,6 +59,7 @@ class JwtVerifier:
         audience: str | None = None,
         issuer: str | None = None,
         algorithms: Collection[str] | None = None,
+        claims: ClaimNames = ClaimNames(),
         leeway_seconds: float = 30,
     ) -> None:
         if public_key and jwks is not None:
@@ -78,6 +80,7 @@ class JwtVerifier:
         if not self.algorithms:
             raise ConfigError("no key verifies tokens: set FIELDSYNC_JWT_SECRET, FIELDSYNC_JWT_PUBLIC_KEY or "
                               "FIELDSYNC_JWKS_URL")
+        self._claims = claims
         self._audience = audience or None
         self._issuer = issuer or None
         self._leeway = leeway_seconds
@@ -115,7 +118,10 @@ class JwtVerifier:
         key = self._keys.get(algorithm)
         if key is None:
             key = await self._jwks_key(header.get("kid"), algorithm)
-        return _principal(self._decode(token, key, algorithm))
+        try:
+            return principal_from(self._decode(token, key, algorithm), self._claims)
+        except ClaimError as exc:
+            raise _refuse(ErrorCode.TOKEN_INVALID, str(exc)) from None
 
     async def _jwks_key(self, kid: Any, algorithm: str) -> jwt.PyJWK:
         assert self._jwks is not None, "only JWKS algorithms are left"
@@ -130,7 +136,7 @@ class JwtVerifier:
         return key
 
     def _decode(self, token: str, key: Any, algorithm: str) -> dict[str, Any]:
-        required = [*REQUIRED_CLAIMS, *(["aud"] if self._audience else []), *(["iss"] if self._issuer else [])]
+        required = [*self._claims.required, *(["aud"] if self._audience else []), *(["iss"] if self._issuer else [])]
         try:
             return jwt.decode(
                 token,
@@ -151,22 +157,6 @@ class JwtVerifier:
             raise _refuse(ErrorCode.TOKEN_INVALID, reason) from None
 
 
-def _principal(claims: dict[str, Any]) -> Principal:
-    for claim in ("sub", "tenant", "device"):
-        value = claims[claim]
-        if not isinstance(value, str) or not value:
-            raise _refuse(ErrorCode.TOKEN_INVALID, f"token claim {claim!r} must be a non-empty string")
-    roles = claims["roles"]
-    if not isinstance(roles, list) or not all(isinstance(role, str) and role for role in roles):
-        raise _refuse(ErrorCode.TOKEN_INVALID, "token claim 'roles' must be a list of non-empty strings")
-    teams = claims.get("teams", [])
-    if not isinstance(teams, list) or not all(isinstance(team, str) and team for team in teams):
-        raise _refuse(ErrorCode.TOKEN_INVALID, "token claim 'teams' must be a list of non-empty strings")
-    # the hub ends what a token authenticated when its exp passes, on open sockets too (no leeway there)
-    return Principal(user=claims["sub"], tenant=claims["tenant"], device=claims["device"], roles=frozenset(roles),
-                     teams=frozenset(teams), expires_at=float(claims["exp"]))
-
-
 def _refuse(code: ErrorCode, reason: str) -> AuthError:
     logger.debug("token refused: %s: %s", code, reason)
     return AuthError(code, reason)
@@ -184,18 +174,19 @@ def mint_token(
     now: float | None = None,
     audience: str | None = None,
     issuer: str | None = None,
+    claims: ClaimNames = ClaimNames(),
 ) -> str:
     """An HS256 token for development and tests, valid for ``ttl_seconds`` from ``now`` (default: the clock),
-    carrying ``aud`` and ``iss`` when given."""
+    carrying ``aud`` and ``iss`` when given, under the claim names a hub configured with ``claims`` reads."""
     if isinstance(roles, str):
         raise TypeError("roles must be a sequence of role names, not one string")
     issued = int(time.time() if now is None else now)
     payload = {
         "sub": sub,
-        "tenant": tenant,
-        "device": device,
-        "roles": list(roles),
-        **({"teams": list(teams)} if teams else {}),
+        claims.tenant: tenant,
+        claims.device: device,
+        claims.roles: list(roles),
+        **({claims.teams: list(teams)} if teams else {}),
         **({"aud": audience} if audience else {}),
         **({"iss": issuer} if issuer else {}),
         "iat": issued,

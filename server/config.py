@@ -15,6 +15,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import msgspec
 
+from server.claims import ClaimNames
 from server.jwks import JWKS_ALGORITHMS
 from sync import DEFAULT_ACCESS_FILE, DEFAULT_SCOPES_FILE, ConfigError, HubConfig
 
@@ -43,10 +44,14 @@ _SERVER_VARIABLES = {
     "jwt_audience": "FIELDSYNC_JWT_AUDIENCE",
     "jwt_issuer": "FIELDSYNC_JWT_ISSUER",
     "jwt_algorithms": "FIELDSYNC_JWT_ALGORITHMS",
+    "jwt_tenant_claim": "FIELDSYNC_JWT_TENANT_CLAIM",
+    "jwt_device_claim": "FIELDSYNC_JWT_DEVICE_CLAIM",
+    "jwt_roles_claim": "FIELDSYNC_JWT_ROLES_CLAIM",
+    "jwt_teams_claim": "FIELDSYNC_JWT_TEAMS_CLAIM",
 }
 #: Optional settings where an empty variable means "unset" (common in compose files).
 _OPTIONAL = frozenset({"redis_url", "jwt_secret", "jwt_public_key", "jwks_url", "jwt_audience", "jwt_issuer",
-                       "jwt_algorithms"})
+                       "jwt_algorithms", "jwt_tenant_claim", "jwt_device_claim", "jwt_roles_claim", "jwt_teams_claim"})
 #: The token algorithms the hub can verify, and the key each needs.
 TOKEN_ALGORITHMS = ("HS256", "RS256", "ES256")
 
@@ -104,6 +109,20 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     """The token algorithms accepted, from HS256, RS256, ES256 (``FIELDSYNC_JWT_ALGORITHMS``, comma-separated);
     unset: every one the configured keys verify."""
 
+    jwt_tenant_claim: str = "tenant"
+    """The claim that names the token's tenant (``FIELDSYNC_JWT_TENANT_CLAIM``), for providers whose own
+    claims are namespaced (``https://acme.example/tenant``)."""
+
+    jwt_device_claim: str = "device"
+    """The claim that names the device (``FIELDSYNC_JWT_DEVICE_CLAIM``; ``sid``, a provider's session id,
+    fits when it puts no device in its tokens)."""
+
+    jwt_roles_claim: str = "roles"
+    """The claim that lists the roles (``FIELDSYNC_JWT_ROLES_CLAIM``)."""
+
+    jwt_teams_claim: str = "teams"
+    """The claim that lists the teams, optional in a token (``FIELDSYNC_JWT_TEAMS_CLAIM``)."""
+
     hub: HubConfig = HubConfig()
     """Engine limits and timings, each from ``FIELDSYNC_<FIELD>`` (``FIELDSYNC_MAX_FRAME_BYTES``, ...)."""
 
@@ -131,6 +150,13 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
                 f"FIELDSYNC_JWT_SECRET must be at least {MIN_PRODUCTION_SECRET_BYTES} bytes in production"
             )
         _check_token_keys(self)
+        claim_names(self)
+
+
+def claim_names(settings: Settings) -> ClaimNames:
+    """The claims a principal is read from; raises ``ConfigError`` when two are the same claim."""
+    return ClaimNames(tenant=settings.jwt_tenant_claim, device=settings.jwt_device_claim,
+                      roles=settings.jwt_roles_claim, teams=settings.jwt_teams_claim)
 
 
 def _check_token_keys(settings: Settings) -> None:

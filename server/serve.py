@@ -16,7 +16,7 @@ import uvicorn
 from server.app import create_app
 from server.auth import JwtVerifier
 from server.jwks import JwksKeys, JwksUnavailable
-from server.config import Settings, describe
+from server.config import Settings, claim_names, describe
 from server.startup import bind_listener, check_database_url, check_serve_settings, probe_database
 from server.token_keys import resolve_jwt_secret, resolve_public_key
 from server.ws import SyncEndpoint
@@ -51,7 +51,7 @@ def build_verifier(settings: Settings) -> JwtVerifier:
     jwks = JwksKeys(settings.jwks_url) if settings.jwks_url is not None else None
     verifier = JwtVerifier(secret=secret, public_key=resolve_public_key(settings), jwks=jwks,
                            audience=settings.jwt_audience, issuer=settings.jwt_issuer,
-                           algorithms=settings.jwt_algorithms)
+                           algorithms=settings.jwt_algorithms, claims=claim_names(settings))
     if jwks is not None:
         where = describe(settings)["jwks_url"]
         if settings.environment == "production" and not where.startswith("https://"):

@@ -14,6 +14,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
 from server.auth import JwtVerifier, mint_token
+from server.claims import ClaimNames
 from sync.access import Principal
 from sync.protocol.codes import ErrorCode
 from sync.errors import AuthError, ConfigError
@@ -296,3 +297,31 @@ async def test_configured_algorithms_leave_out_the_others(rsa_key: rsa.RSAPrivat
 def test_an_algorithm_without_a_key_is_a_config_error(algorithms: list[str], hint: str) -> None:
     with pytest.raises(ConfigError, match=f"^FIELDSYNC_JWT_ALGORITHMS {hint}"):
         JwtVerifier(secret=SECRET, algorithms=algorithms)
+
+
+async def test_renamed_claims_are_read_and_named_in_refusals() -> None:
+    names = ClaimNames(tenant="https://acme.example/tenant", device="sid", roles="https://acme.example/roles",
+                       teams="https://acme.example/teams")
+    verifier = JwtVerifier(secret=SECRET, claims=names)
+    payload = claims(tenant=None, device=None, roles=None, sid="session-9", **{
+        "https://acme.example/tenant": "acme", "https://acme.example/roles": ["viewer"],
+        "https://acme.example/teams": ["north"]})
+    principal = await verifier.verify(jwt.encode(payload, SECRET, algorithm="HS256"))
+    assert (principal.tenant, principal.device, principal.roles, principal.teams) == (
+        "acme", "session-9", {"viewer"}, {"north"})
+    minted = mint_token(SECRET, sub="u-1", tenant="acme", device="session-9", roles=["viewer"], claims=names)
+    assert await verifier.verify(minted) == Principal(user="u-1", tenant="acme", device="session-9",
+                                                      roles=frozenset({"viewer"}))
+    lacking = jwt.encode({**payload, "sid": None}, SECRET, algorithm="HS256")
+    assert "lacks the 'sid' claim" in (await refused(verifier, lacking, ErrorCode.TOKEN_INVALID)).reason
+    flat = jwt.encode({**payload, "https://acme.example/roles": "viewer"}, SECRET, algorithm="HS256")
+    reason = (await refused(verifier, flat, ErrorCode.TOKEN_INVALID)).reason
+    assert reason == "token claim 'https://acme.example/roles' must be a list of non-empty strings"
+
+
+@pytest.mark.parametrize("names", [
+    {"roles": "teams"}, {"device": "sub"}, {"tenant": "exp"}, {"teams": " "},
+])
+def test_claim_names_must_be_four_different_claims(names: dict[str, str]) -> None:
+    with pytest.raises(ConfigError, match="must be four different claims|must not be empty"):
+        ClaimNames(**names)

@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from server.auth import JwtVerifier
 from server.cli import VARIABLE_HELP, main
-from server.config import Settings, hub_tunables, load_settings, variables
+from server.config import Settings, claim_names, hub_tunables, load_settings, variables
 from server.token_keys import resolve_jwt_secret
 from sync.access import Principal
 from sync.errors import ConfigError
@@ -293,3 +293,12 @@ def test_serve_help_lists_every_variable_the_settings_accept(capsys: pytest.Capt
         load_settings({"FIELDSYNC_JWKS": "https://idp.example/jwks.json"})
     # each server variable has its own line of help, not only the engine's tunables
     assert set(VARIABLE_HELP) == set(variables()) - {variable for variable, _ in hub_tunables()}
+
+
+async def test_token_uses_the_configured_claim_names(capsys: pytest.CaptureFixture[str]) -> None:
+    secret = "s" * 40
+    environ = {"FIELDSYNC_JWT_SECRET": secret, "FIELDSYNC_JWT_ROLES_CLAIM": "https://acme.example/roles"}
+    assert main(TOKEN_ARGS, environ=environ) == 0
+    token = capsys.readouterr().out.strip()
+    names = claim_names(load_settings(environ))
+    assert await JwtVerifier(secret=secret, claims=names).verify(token) == EXPECTED

@@ -8,7 +8,8 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from server.config import Settings, describe, load_settings
+from server.claims import ClaimNames
+from server.config import Settings, claim_names, describe, load_settings
 from sync.config import HubConfig
 from sync.errors import ConfigError
 
@@ -189,3 +190,12 @@ def test_load_settings_defaults_to_os_environ(monkeypatch: pytest.MonkeyPatch) -
             monkeypatch.delenv(name)
     monkeypatch.setenv("FIELDSYNC_PORT", "8123")
     assert load_settings().port == 8123
+
+
+def test_claim_names_are_read_and_checked() -> None:
+    settings = load_settings({"FIELDSYNC_JWT_ROLES_CLAIM": "https://acme.example/roles",
+                              "FIELDSYNC_JWT_DEVICE_CLAIM": "sid", "FIELDSYNC_JWT_TENANT_CLAIM": "",
+                              "FIELDSYNC_JWT_TEAMS_CLAIM": "groups"})
+    assert claim_names(settings) == ClaimNames(roles="https://acme.example/roles", device="sid", teams="groups")
+    with pytest.raises(ConfigError, match="must be four different claims"):
+        load_settings({"FIELDSYNC_JWT_TEAMS_CLAIM": "roles"})
