@@ -81,3 +81,15 @@ async def test_a_hub_starts_before_its_identity_provider_and_uses_it_once_it_ans
             assert 1 <= idp.requests <= 2, "a refused token does not make the hub fetch at every attempt"
     finally:
         hub.stop()
+
+
+def test_production_warns_about_a_plain_http_jwks(tmp_path: Path, idp: IdentityProvider) -> None:
+    hub = idp_hub(tmp_path, idp.url)
+    hub.extra_env["FIELDSYNC_ENV"] = "production"
+    hub.start()
+    try:
+        log = hub.log.read_text()
+        assert f"FIELDSYNC_JWKS_URL {idp.url} is plain HTTP" in log
+        assert "cannot fetch" not in log
+    finally:
+        hub.stop()
