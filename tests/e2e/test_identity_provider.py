@@ -93,3 +93,31 @@ def test_production_warns_about_a_plain_http_jwks(tmp_path: Path, idp: IdentityP
         assert "cannot fetch" not in log
     finally:
         hub.stop()
+
+
+async def test_a_rotated_key_is_picked_up_and_made_up_kids_do_not_hammer_the_provider(
+    tmp_path: Path, idp: IdentityProvider
+) -> None:
+    hub = idp_hub(tmp_path, idp.url)
+    hub.start()
+    try:
+        started = time.monotonic()
+        rotated = SigningKey.new("rsa-2", "RS256")
+        idp.rotate(rotated, keep=False)
+        made_up = [idp.token(SigningKey(f"made-up-{n}", "RS256", rotated.private)) for n in range(20)]
+        async with HubClient.connect(hub.ws_url) as client:
+            while True:
+                for token in made_up:
+                    with pytest.raises(Denied):
+                        await client.authenticate(NAME, token)
+                try:
+                    await client.authenticate(NAME, idp.token(rotated))
+                    break
+                except Denied as denied:  # until the refetch interval since the start's fetch has passed
+                    assert str(denied).startswith("token_invalid: token 'kid' names no key")
+                    assert time.monotonic() - started < 15, "the rotated key was never fetched"
+                    await asyncio.sleep(0.2)
+        elapsed = time.monotonic() - started
+        assert idp.requests <= 2 + int(elapsed / 5), f"{idp.requests} fetches in {elapsed:.1f} s"
+    finally:
+        hub.stop()
