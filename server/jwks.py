@@ -19,6 +19,7 @@ import logging
 import time
 from collections.abc import Callable
 from urllib.error import HTTPError, URLError
+from urllib.parse import urlsplit, urlunsplit
 
 import jwt
 from jwt import PyJWK, PyJWKClient
@@ -52,14 +53,15 @@ class JwksKeys:
         timeout_seconds: float = DEFAULT_FETCH_TIMEOUT_SECONDS,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        if min_refetch_seconds < 0 or max_age_seconds <= 0 or timeout_seconds <= 0:
-            raise ConfigError("JWKS timings must be positive")
+        if max_age_seconds <= 0 or timeout_seconds <= 0 or min_refetch_seconds < 0:
+            raise ConfigError("a JWKS needs a positive max age and timeout and a refetch interval of 0 or more")
         try:
             # The client keeps no cache of its own: this class decides when to fetch.
             self._client = PyJWKClient(url, cache_jwk_set=False, timeout=timeout_seconds)
         except jwt.PyJWKClientError as exc:
             raise ConfigError(f"FIELDSYNC_JWKS_URL: {exc}") from None
         self.url = url
+        self._where = _without_credentials(url)  # what logs show
         self._max_age = max_age_seconds
         self._min_refetch = min_refetch_seconds
         self._clock = clock
@@ -111,7 +113,7 @@ class JwksKeys:
             self._install(future.result())
             return
         kept = f"keeping the {len(self._keys)} key(s) fetched before" if self._keys else "no keys are known yet"
-        logger.warning("cannot refresh the JWKS from %s: %s; %s", self.url, error, kept)
+        logger.warning("cannot refresh the JWKS from %s: %s; %s", self._where, error, kept)
 
     def _fetch(self) -> dict[str, PyJWK]:
         try:
@@ -130,7 +132,12 @@ class JwksKeys:
     def _install(self, keys: dict[str, PyJWK]) -> None:
         self._keys = keys
         self._fetched_at = self._clock()
-        logger.info("JWKS from %s: key(s) %s", self.url, ", ".join(sorted(keys)))
+        logger.info("JWKS from %s: key(s) %s", self._where, ", ".join(sorted(keys)))
+
+
+def _without_credentials(url: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
 
 
 def _cause(exc: BaseException) -> str:

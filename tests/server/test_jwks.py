@@ -203,3 +203,18 @@ def test_a_public_key_and_a_jwks_url_are_not_both_accepted() -> None:
     pem = RSA_KEY.private.public_key().public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo).decode()
     with pytest.raises(ConfigError, match="FIELDSYNC_JWT_PUBLIC_KEY or FIELDSYNC_JWKS_URL, not both"):
         JwtVerifier(public_key=pem, jwks=JwksKeys("http://127.0.0.1:9/jwks.json"))
+
+
+async def test_logs_never_show_the_credentials_of_the_jwks_url(caplog: pytest.LogCaptureFixture) -> None:
+    port = free_port()
+    keys = JwksKeys(f"http://hub:jwks-password@127.0.0.1:{port}/jwks.json", min_refetch_seconds=0)
+    with caplog.at_level(logging.INFO, "fieldsync.auth"):
+        assert await keys.key("rsa-1") is None
+    assert f"cannot refresh the JWKS from http://127.0.0.1:{port}/jwks.json" in caplog.text
+    assert "jwks-password" not in caplog.text
+
+
+@pytest.mark.parametrize("timings", [{"max_age_seconds": 0}, {"timeout_seconds": -1}, {"min_refetch_seconds": -1}])
+def test_jwks_timings_are_checked(timings: dict[str, float]) -> None:
+    with pytest.raises(ConfigError, match="positive max age and timeout and a refetch interval of 0 or more"):
+        JwksKeys("https://idp.example/jwks.json", **timings)
