@@ -13,7 +13,8 @@ from collections.abc import Callable, Mapping
 from importlib.metadata import PackageNotFoundError, version
 
 from server.auth import mint_token
-from server.config import Settings, hub_tunables, load_settings, resolve_jwt_secret
+from server.config import Settings, claim_names, hub_tunables, load_settings
+from server.token_keys import resolve_jwt_secret
 from sync import READONLY_ROLES, WRITER_ROLES, ConfigError
 
 EXIT_CONFIG = 2
@@ -47,8 +48,16 @@ VARIABLE_HELP = {
     "FIELDSYNC_REDIS_URL": "Redis for the bus between hub nodes (needs Postgres); unset: one node",
     "FIELDSYNC_REDIS_PREFIX": "prefix of every Redis key and channel (default fieldsync), one per deployment",
     "FIELDSYNC_JWT_SECRET": "HS256 secret that signs and verifies tokens",
-    "FIELDSYNC_JWT_PUBLIC_KEY": "RS256 public key, PEM text or a file path",
-    "FIELDSYNC_ENV": "development (default) or production, which needs a secret or a public key",
+    "FIELDSYNC_JWT_PUBLIC_KEY": "RS256 (RSA) or ES256 (EC P-256) public key, PEM text or a file path",
+    "FIELDSYNC_JWKS_URL": "an identity provider's JWKS URL: RS256 and ES256 keys, looked up by the token's kid",
+    "FIELDSYNC_JWT_AUDIENCE": "when set, every token's aud must name it (unset: aud is not checked)",
+    "FIELDSYNC_JWT_ISSUER": "when set, every token's iss must be exactly this",
+    "FIELDSYNC_JWT_ALGORITHMS": "accepted algorithms among HS256,RS256,ES256 (default: all the keys verify)",
+    "FIELDSYNC_JWT_TENANT_CLAIM": "the claim naming the tenant (default tenant)",
+    "FIELDSYNC_JWT_DEVICE_CLAIM": "the claim naming the device (default device; sid fits many providers)",
+    "FIELDSYNC_JWT_ROLES_CLAIM": "the claim listing the roles (default roles)",
+    "FIELDSYNC_JWT_TEAMS_CLAIM": "the claim listing the teams (default teams)",
+    "FIELDSYNC_ENV": "development (default) or production, which needs a secret, a public key or a JWKS URL",
     "FIELDSYNC_LOG_LEVEL": "critical, error, warning, info (default), debug or trace",
     "FIELDSYNC_SECRET_FILE": "the development secret, created by the hub (default ./fieldsync.secret)",
     "FIELDSYNC_SCOPES_FILE": "the scopes devices may follow (default: the packaged sync/scopes/scopes.toml)",
@@ -56,7 +65,10 @@ VARIABLE_HELP = {
 }
 SERVE_READS = tuple(VARIABLE_HELP)
 MIGRATE_READS = ("FIELDSYNC_DATABASE_URL",)
-TOKEN_READS = ("FIELDSYNC_JWT_SECRET", "FIELDSYNC_SECRET_FILE", "FIELDSYNC_ENV", "FIELDSYNC_JWT_PUBLIC_KEY")
+TOKEN_READS = ("FIELDSYNC_JWT_SECRET", "FIELDSYNC_SECRET_FILE", "FIELDSYNC_ENV", "FIELDSYNC_JWT_PUBLIC_KEY",
+               "FIELDSYNC_JWKS_URL", "FIELDSYNC_JWT_ALGORITHMS", "FIELDSYNC_JWT_AUDIENCE", "FIELDSYNC_JWT_ISSUER",
+               "FIELDSYNC_JWT_TENANT_CLAIM", "FIELDSYNC_JWT_DEVICE_CLAIM", "FIELDSYNC_JWT_ROLES_CLAIM",
+               "FIELDSYNC_JWT_TEAMS_CLAIM")
 HELP_WIDTH = 100
 EVERY_COMMAND = ("Every command refuses an unknown FIELDSYNC_* variable and a bad value with one line on "
                  "stderr and exit status 2.")
@@ -96,8 +108,9 @@ def build_parser() -> argparse.ArgumentParser:
         commands, "token", "print an HS256 token signed with the hub's secret",
         "Print a token for the hub to accept, signed with FIELDSYNC_JWT_SECRET, or in development with the "
         "secret the hub keeps in FIELDSYNC_SECRET_FILE (./fieldsync.secret of the directory the hub runs in: "
-        "run this where the hub runs). It never creates a secret: without one it refuses and says where the "
-        "hub keeps it.",
+        "run this where the hub runs), carrying FIELDSYNC_JWT_AUDIENCE and FIELDSYNC_JWT_ISSUER when they are "
+        "set, under the claim names the FIELDSYNC_JWT_*_CLAIM variables give. It never creates a secret: "
+        "without one it refuses and says where the hub keeps it.",
         TOKEN_READS,
     )
     token.add_argument("--sub", required=True, type=_non_empty, help="user id (the 'sub' claim)")
@@ -149,15 +162,17 @@ def _migrate(args: argparse.Namespace, settings: Settings) -> int:
 def _token(args: argparse.Namespace, settings: Settings) -> int:
     secret, _ = resolve_jwt_secret(settings, generate=False)
     if secret is None:
+        source = "FIELDSYNC_JWKS_URL" if settings.jwks_url is not None else "FIELDSYNC_JWT_PUBLIC_KEY"
         raise ConfigError(
-            "cannot mint a token: no FIELDSYNC_JWT_SECRET is set and this hub verifies RS256 tokens with "
-            "FIELDSYNC_JWT_PUBLIC_KEY; tokens must come from the issuer that holds the private key"
+            f"cannot mint a token: this hub verifies no HS256 tokens (FIELDSYNC_JWT_SECRET is not set), only "
+            f"tokens signed with the keys of {source}; tokens must come from the issuer that holds the private key"
         )
     for role in args.roles:
         if role not in WRITER_ROLES | READONLY_ROLES:
             print(f"fieldsync: warning: role {role!r} grants no access to documents", file=sys.stderr)
     print(mint_token(secret, sub=args.sub, tenant=args.tenant, device=args.device, roles=args.roles,
-                     teams=args.teams, ttl_seconds=args.ttl))
+                     teams=args.teams, ttl_seconds=args.ttl, audience=settings.jwt_audience,
+                     issuer=settings.jwt_issuer, claims=claim_names(settings)))
     return 0
 
 

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import math
 import os
-import secrets
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
 import msgspec
 
+from server.claims import ClaimNames
+from server.jwks import JWKS_ALGORITHMS
 from sync import DEFAULT_ACCESS_FILE, DEFAULT_SCOPES_FILE, ConfigError, HubConfig
 
 PREFIX = "FIELDSYNC_"
@@ -41,9 +41,20 @@ _SERVER_VARIABLES = {
     "secret_file": "FIELDSYNC_SECRET_FILE",
     "scopes_file": "FIELDSYNC_SCOPES_FILE",
     "access_file": "FIELDSYNC_ACCESS_FILE",
+    "jwks_url": "FIELDSYNC_JWKS_URL",
+    "jwt_audience": "FIELDSYNC_JWT_AUDIENCE",
+    "jwt_issuer": "FIELDSYNC_JWT_ISSUER",
+    "jwt_algorithms": "FIELDSYNC_JWT_ALGORITHMS",
+    "jwt_tenant_claim": "FIELDSYNC_JWT_TENANT_CLAIM",
+    "jwt_device_claim": "FIELDSYNC_JWT_DEVICE_CLAIM",
+    "jwt_roles_claim": "FIELDSYNC_JWT_ROLES_CLAIM",
+    "jwt_teams_claim": "FIELDSYNC_JWT_TEAMS_CLAIM",
 }
 #: Optional settings where an empty variable means "unset" (common in compose files).
-_OPTIONAL = frozenset({"redis_url", "jwt_secret", "jwt_public_key"})
+_OPTIONAL = frozenset({"redis_url", "jwt_secret", "jwt_public_key", "jwks_url", "jwt_audience", "jwt_issuer",
+                       "jwt_algorithms", "jwt_tenant_claim", "jwt_device_claim", "jwt_roles_claim", "jwt_teams_claim"})
+#: The token algorithms the hub can verify, and the key each needs.
+TOKEN_ALGORITHMS = ("HS256", "RS256", "ES256")
 
 
 class Settings(msgspec.Struct, kw_only=True, frozen=True):
@@ -88,6 +99,34 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     """The access rules: who reaches which record (``FIELDSYNC_ACCESS_FILE``; format in the packaged
     ``sync/access/rules.toml``, the default). The hub refuses to start when it is missing or invalid."""
 
+    jwks_url: str | None = None
+    """An identity provider's JWKS URL (``FIELDSYNC_JWKS_URL``): RS256 and ES256 tokens are verified with the
+    key their ``kid`` names, fetched from it and kept current. Not together with ``jwt_public_key``."""
+
+    jwt_audience: str | None = None
+    """When set, every token must name it in ``aud`` (``FIELDSYNC_JWT_AUDIENCE``); unset, ``aud`` is not checked."""
+
+    jwt_issuer: str | None = None
+    """When set, every token's ``iss`` must be exactly this (``FIELDSYNC_JWT_ISSUER``)."""
+
+    jwt_algorithms: tuple[str, ...] | None = None
+    """The token algorithms accepted, from HS256, RS256, ES256 (``FIELDSYNC_JWT_ALGORITHMS``, comma-separated);
+    unset: every one the configured keys verify."""
+
+    jwt_tenant_claim: str = "tenant"
+    """The claim that names the token's tenant (``FIELDSYNC_JWT_TENANT_CLAIM``), for providers whose own
+    claims are namespaced (``https://acme.example/tenant``)."""
+
+    jwt_device_claim: str = "device"
+    """The claim that names the device (``FIELDSYNC_JWT_DEVICE_CLAIM``; ``sid``, a provider's session id,
+    fits when it puts no device in its tokens)."""
+
+    jwt_roles_claim: str = "roles"
+    """The claim that lists the roles (``FIELDSYNC_JWT_ROLES_CLAIM``)."""
+
+    jwt_teams_claim: str = "teams"
+    """The claim that lists the teams, optional in a token (``FIELDSYNC_JWT_TEAMS_CLAIM``)."""
+
     hub: HubConfig = HubConfig()
     """Engine limits and timings, each from ``FIELDSYNC_<FIELD>`` (``FIELDSYNC_MAX_FRAME_BYTES``, ...)."""
 
@@ -112,12 +151,46 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
             raise ConfigError("FIELDSYNC_SCOPES_FILE must not be empty")
         if not self.access_file:
             raise ConfigError("FIELDSYNC_ACCESS_FILE must not be empty")
-        # A missing key is refused by ``resolve_jwt_secret``, not here: ``fieldsync migrate`` needs no key.
+        # A missing key is refused by ``server.token_keys.resolve_jwt_secret``, not here: ``fieldsync migrate`` needs no key.
         short = self.jwt_secret is not None and len(self.jwt_secret.encode()) < MIN_PRODUCTION_SECRET_BYTES
         if self.environment == "production" and short:
             raise ConfigError(
                 f"FIELDSYNC_JWT_SECRET must be at least {MIN_PRODUCTION_SECRET_BYTES} bytes in production"
             )
+        _check_token_keys(self)
+        claim_names(self)
+
+
+def claim_names(settings: Settings) -> ClaimNames:
+    """The claims a principal is read from; raises ``ConfigError`` when two are the same claim."""
+    return ClaimNames(tenant=settings.jwt_tenant_claim, device=settings.jwt_device_claim,
+                      roles=settings.jwt_roles_claim, teams=settings.jwt_teams_claim)
+
+
+def _check_token_keys(settings: Settings) -> None:
+    """Refuse key settings that contradict each other; whether a key exists at all is decided at start."""
+    if settings.jwks_url is not None:
+        parts = urlsplit(settings.jwks_url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ConfigError(f"FIELDSYNC_JWKS_URL must be an http:// or https:// URL, got {settings.jwks_url!r}")
+        if settings.jwt_public_key is not None:
+            raise ConfigError("set FIELDSYNC_JWT_PUBLIC_KEY or FIELDSYNC_JWKS_URL, not both: the identity "
+                              "provider's keys come from one place")
+    allowed = settings.jwt_algorithms
+    if allowed is None:
+        return
+    named = ", ".join(allowed)
+    if not allowed:
+        raise ConfigError(f"FIELDSYNC_JWT_ALGORITHMS names no algorithm; write some of {', '.join(TOKEN_ALGORITHMS)}")
+    unknown = [algorithm for algorithm in allowed if algorithm not in TOKEN_ALGORITHMS]
+    if unknown:
+        raise ConfigError(f"FIELDSYNC_JWT_ALGORITHMS: {', '.join(unknown)} is not one of {', '.join(TOKEN_ALGORITHMS)}")
+    if settings.jwks_url is not None and not set(allowed) & JWKS_ALGORITHMS:
+        raise ConfigError(f"FIELDSYNC_JWKS_URL is set, but FIELDSYNC_JWT_ALGORITHMS={named} accepts none of the "
+                          f"algorithms its keys verify ({', '.join(sorted(JWKS_ALGORITHMS))})")
+    if settings.jwt_secret is not None and "HS256" not in allowed:
+        raise ConfigError(f"FIELDSYNC_JWT_SECRET is set, but FIELDSYNC_JWT_ALGORITHMS={named} leaves out HS256, "
+                          f"the only algorithm it verifies; unset one of them")
 
 
 def variables() -> list[str]:
@@ -165,6 +238,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             values[name] = _parse(variable, raw, int)
         elif name == "log_level":
             values[name] = raw.lower()
+        elif name == "jwt_algorithms":
+            values[name] = tuple(part.strip().upper() for part in raw.split(",") if part.strip())
         else:
             values[name] = raw
 
@@ -195,91 +270,6 @@ def _parse(variable: str, raw: str, type_: Any) -> Any:
     return value
 
 
-def resolve_jwt_secret(settings: Settings, *, generate: bool = True) -> tuple[str | None, bool]:
-    """The HS256 secret to use and whether it was generated just now.
-
-    A configured ``jwt_secret`` wins. Production never reads or writes the secret file and refuses to go on
-    with neither a secret nor a public key. Development with neither a secret nor a public key reads
-    ``secret_file``; the hub (``generate``) creates it with a fresh secret (mode 0600) the first time, while
-    ``fieldsync token`` only reads it, so a token is never signed with a secret no hub uses. ``None`` means
-    only RS256 tokens are accepted.
-    """
-    if settings.jwt_secret is not None:
-        return settings.jwt_secret, False
-    if settings.environment == "production":
-        if settings.jwt_public_key is None:
-            raise ConfigError("production needs FIELDSYNC_JWT_SECRET or FIELDSYNC_JWT_PUBLIC_KEY")
-        return None, False
-    if settings.jwt_public_key is not None:
-        return None, False
-    if generate:
-        return _read_or_create_secret(Path(settings.secret_file))
-    path = Path(settings.secret_file)
-    try:
-        return _read_secret(path), False
-    except FileNotFoundError:
-        missing = (f"no secret to sign with: FIELDSYNC_JWT_SECRET is not set and {path.resolve()} "
-                   f"(FIELDSYNC_SECRET_FILE) does not exist")
-        if path.is_absolute():
-            raise ConfigError(f"{missing}; the hub creates it when it first starts with this FIELDSYNC_SECRET_FILE: "
-                              f"start the hub first, or set FIELDSYNC_JWT_SECRET to the hub's secret") from None
-        raise ConfigError(
-            f"{missing}; the hub creates its development secret in {settings.secret_file} of the directory it runs "
-            f"in (the repository root for bin/hub) when it first starts: run this command there, or set "
-            f"FIELDSYNC_SECRET_FILE to that file"
-        ) from None
-
-
-def _read_or_create_secret(path: Path) -> tuple[str, bool]:
-    try:
-        return _read_secret(path), False
-    except FileNotFoundError:
-        pass
-    secret = secrets.token_urlsafe(32)
-    # Write a private temporary file, then link it into place: the link fails if another process won the race,
-    # and nobody can ever read a half-written secret file.
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
-    try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(secret + "\n")
-        try:
-            os.link(tmp, path)
-        except FileExistsError:
-            return _read_secret(path), False
-    except OSError as exc:
-        raise ConfigError(f"cannot write the development secret to {path} (FIELDSYNC_SECRET_FILE): {exc}") from None
-    finally:
-        tmp.unlink(missing_ok=True)
-    return secret, True
-
-
-def _read_secret(path: Path) -> str:
-    try:
-        secret = path.read_text(encoding="utf-8").strip()
-    except FileNotFoundError:
-        raise
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read the secret file {path} (FIELDSYNC_SECRET_FILE): {exc}") from None
-    if not secret:
-        raise ConfigError(f"the secret file {path} (FIELDSYNC_SECRET_FILE) is empty; delete it or put a secret in it")
-    return secret
-
-
-def resolve_public_key(settings: Settings) -> str | None:
-    """The RS256 public key as PEM text, reading the file when ``jwt_public_key`` is a path."""
-    value = settings.jwt_public_key
-    if value is None:
-        return None
-    if value.startswith("-----BEGIN"):
-        # A PEM pasted into one env line often carries literal "\n" sequences instead of newlines.
-        return value.replace("\\n", "\n") if "\n" not in value else value
-    try:
-        return Path(value).expanduser().read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"FIELDSYNC_JWT_PUBLIC_KEY: cannot read the key file {value}: {exc}") from None
-
-
 def describe(settings: Settings) -> dict[str, Any]:
     """A view of ``settings`` safe to log: secrets and URL passwords are redacted."""
     view: dict[str, Any] = msgspec.structs.asdict(settings)
@@ -289,6 +279,7 @@ def describe(settings: Settings) -> dict[str, Any]:
     view["jwt_secret"] = None if settings.jwt_secret is None else "<redacted>"
     if settings.jwt_public_key is not None and settings.jwt_public_key.startswith("-----BEGIN"):
         view["jwt_public_key"] = "<PEM>"
+    view["jwks_url"] = None if settings.jwks_url is None else redact_url(settings.jwks_url)
     return view
 
 

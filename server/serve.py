@@ -15,8 +15,10 @@ import uvicorn
 
 from server.app import create_app
 from server.auth import JwtVerifier
-from server.config import Settings, describe, resolve_jwt_secret, resolve_public_key
+from server.jwks import JwksKeys, JwksUnavailable
+from server.config import Settings, claim_names, describe
 from server.startup import bind_listener, check_database_url, check_serve_settings, probe_database
+from server.token_keys import resolve_jwt_secret, resolve_public_key
 from server.ws import SyncEndpoint
 from sync import Hub, StoreError, upgrade
 
@@ -37,11 +39,30 @@ class HubServer(uvicorn.Server):
 
 
 def build_verifier(settings: Settings) -> JwtVerifier:
-    """The token verifier; in development it may create the secret file, and says where it is."""
+    """The token verifier; in development it may create the secret file, and says where it is.
+
+    With a JWKS URL the keys are fetched once here, before anything is served, so the first devices do not
+    wait for them; an identity provider that does not answer yet is a warning, not a refusal to start (it may
+    come up after the hub): until it answers, its tokens are refused and fetching is retried as they come.
+    """
     secret, generated = resolve_jwt_secret(settings)
     if settings.environment == "development" and settings.jwt_secret is None and secret is not None:
         print(development_hint(Path(settings.secret_file).resolve(), generated), file=sys.stderr)
-    return JwtVerifier(secret=secret, public_key=resolve_public_key(settings))
+    jwks = JwksKeys(settings.jwks_url) if settings.jwks_url is not None else None
+    verifier = JwtVerifier(secret=secret, public_key=resolve_public_key(settings), jwks=jwks,
+                           audience=settings.jwt_audience, issuer=settings.jwt_issuer,
+                           algorithms=settings.jwt_algorithms, claims=claim_names(settings))
+    if jwks is not None:
+        where = describe(settings)["jwks_url"]
+        if settings.environment == "production" and not where.startswith("https://"):
+            log.warning("FIELDSYNC_JWKS_URL %s is plain HTTP: whoever can reach the path between the hub and the "
+                        "identity provider can make the hub trust their keys", where)
+        try:
+            jwks.refresh()
+        except JwksUnavailable as exc:
+            log.warning("cannot fetch the JWKS from %s (FIELDSYNC_JWKS_URL) now: %s; its tokens are refused "
+                        "until it answers", where, exc)
+    return verifier
 
 
 def development_hint(secret_file: Path, generated: bool) -> str:

@@ -29,6 +29,7 @@ from pathlib import Path
 
 import pytest
 
+from server.config import variables
 from sync.access import DEFAULT_ACCESS_FILE
 from tests.support.hub import HubProcess
 from tests.support.node import INTEROP_DIR, interop_node
@@ -260,3 +261,10 @@ def test_the_reference_check_sees_links_and_paths() -> None:
                 "[a site](https://example.org), `./fieldsync.db`, `/sync`, `Auth/Token` or\n"
                 "```sh\ncat notes/x.md\n```\n")
     assert relative_references(markdown) == ["docs/GUIDE.md", "../shared/DESIGN.md", "sync/", "tools/x.py"]
+
+
+def test_the_configuration_table_lists_every_variable_the_hub_reads() -> None:
+    text = README.read_text()
+    table = text[text.index("## Configuration"):text.index("## Records and conflicts")]
+    rows = set(re.findall(r"^\| `(FIELDSYNC_[A-Z_]+)` \|", table, re.MULTILINE))
+    assert set(variables()) <= rows, f"not in the README's configuration table: {sorted(set(variables()) - rows)}"

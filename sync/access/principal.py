@@ -42,9 +42,13 @@ class Principal:
 
 
 class TokenVerifier(Protocol):
-    """Turns a bearer token into a ``Principal`` or raises ``AuthError``."""
+    """Turns a bearer token into a ``Principal`` or raises ``AuthError``.
 
-    def verify(self, token: str) -> Principal: ...
+    Awaitable because a verifier may have to fetch keys (an identity provider's JWKS after a key rotation);
+    it must do such I/O off the event loop, and answer at once when no I/O is needed.
+    """
+
+    async def verify(self, token: str) -> Principal: ...
 
 
 def parse_name(name: str) -> DocumentName:

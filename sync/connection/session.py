@@ -212,7 +212,7 @@ class Session:
 
     async def _authenticate(self, link: Link, token: str) -> None:
         try:
-            principal = self.hub.verifier.verify(token)
+            principal = await self.hub.verifier.verify(token)
             if self.principal is not None and principal.tenant != self.principal.tenant:
                 raise AuthError(ErrorCode.TENANT_MISMATCH, "a connection serves one tenant")
             if principal.expires_at is not None and principal.expires_at <= time.time():

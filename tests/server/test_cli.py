@@ -13,16 +13,18 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from server.auth import JwtVerifier
-from server.cli import main
-from server.config import Settings, load_settings, resolve_jwt_secret, variables
+from server.cli import VARIABLE_HELP, main
+from server.config import Settings, claim_names, hub_tunables, load_settings, variables
+from server.token_keys import resolve_jwt_secret
 from sync.access import Principal
+from sync.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN_ARGS = ["token", "--sub", "u-1", "--tenant", "acme", "--device", "tablet-7", "--roles", "technician, viewer"]
 EXPECTED = Principal(user="u-1", tenant="acme", device="tablet-7", roles=frozenset({"technician", "viewer"}))
 
 
-def test_token_signs_with_the_secret_the_hub_created(
+async def test_token_signs_with_the_secret_the_hub_created(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.chdir(tmp_path)
@@ -33,7 +35,7 @@ def test_token_signs_with_the_secret_the_hub_created(
     out, err = capsys.readouterr()
     assert err == ""
     assert secret not in out
-    assert JwtVerifier(secret=secret).verify(out.strip()) == EXPECTED
+    assert await JwtVerifier(secret=secret).verify(out.strip()) == EXPECTED
 
 
 def test_token_never_generates_a_secret(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
@@ -49,7 +51,7 @@ def test_token_never_generates_a_secret(tmp_path: Path, monkeypatch: pytest.Monk
     assert list(tmp_path.iterdir()) == []
 
 
-def test_token_reads_the_secret_file_it_is_pointed_to(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+async def test_token_reads_the_secret_file_it_is_pointed_to(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                       capsys: pytest.CaptureFixture[str]) -> None:
     hub_dir, elsewhere = tmp_path / "hub", tmp_path / "elsewhere"
     hub_dir.mkdir()
@@ -57,26 +59,26 @@ def test_token_reads_the_secret_file_it_is_pointed_to(tmp_path: Path, monkeypatc
     (hub_dir / "fieldsync.secret").write_text("the-hubs-own-development-secret-0123456789\n")
     monkeypatch.chdir(elsewhere)
     assert main(TOKEN_ARGS, environ={"FIELDSYNC_SECRET_FILE": str(hub_dir / "fieldsync.secret")}) == 0
-    assert JwtVerifier(secret="the-hubs-own-development-secret-0123456789").verify(capsys.readouterr().out.strip()) == EXPECTED
+    assert await JwtVerifier(secret="the-hubs-own-development-secret-0123456789").verify(capsys.readouterr().out.strip()) == EXPECTED
     assert list(elsewhere.iterdir()) == []
 
 
-def test_token_with_configured_secret(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+async def test_token_with_configured_secret(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                       capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.chdir(tmp_path)
     secret = "p" * 40
     assert main(TOKEN_ARGS, environ={"FIELDSYNC_ENV": "production", "FIELDSYNC_JWT_SECRET": secret}) == 0
-    assert JwtVerifier(secret=secret).verify(capsys.readouterr().out.strip()) == EXPECTED
+    assert await JwtVerifier(secret=secret).verify(capsys.readouterr().out.strip()) == EXPECTED
     assert list(tmp_path.iterdir()) == []
 
 
-def test_token_carries_the_teams_it_is_given(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+async def test_token_carries_the_teams_it_is_given(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                             capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.chdir(tmp_path)
     secret = "p" * 40
     args = [*TOKEN_ARGS, "--teams", "north, south"]
     assert main(args, environ={"FIELDSYNC_ENV": "production", "FIELDSYNC_JWT_SECRET": secret}) == 0
-    principal = JwtVerifier(secret=secret).verify(capsys.readouterr().out.strip())
+    principal = await JwtVerifier(secret=secret).verify(capsys.readouterr().out.strip())
     assert principal.teams == frozenset({"north", "south"}) and EXPECTED.teams == frozenset()
 
 
@@ -153,7 +155,7 @@ def test_serve_and_migrate_get_the_loaded_settings(
     assert code == (0 if command == "serve" else 3)
 
 
-def test_python_dash_m_server_prints_a_verifiable_token(tmp_path: Path) -> None:
+async def test_python_dash_m_server_prints_a_verifiable_token(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("FIELDSYNC_")}
     env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
     env["FIELDSYNC_SECRET_FILE"] = str(tmp_path / "dev.secret")
@@ -164,7 +166,7 @@ def test_python_dash_m_server_prints_a_verifiable_token(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     secret = (tmp_path / "dev.secret").read_text().strip()
-    assert JwtVerifier(secret=secret).verify(result.stdout.strip()) == EXPECTED
+    assert await JwtVerifier(secret=secret).verify(result.stdout.strip()) == EXPECTED
 
 
 def test_python_dash_m_server_config_error(tmp_path: Path) -> None:
@@ -258,3 +260,45 @@ def test_token_with_an_absent_absolute_secret_file_says_to_start_the_hub(
     assert err.startswith(f"fieldsync: no secret to sign with: FIELDSYNC_JWT_SECRET is not set and {path} ")
     assert "start the hub first, or set FIELDSYNC_JWT_SECRET" in err and err.count("\n") == 1
     assert not path.exists()
+
+
+def test_token_cannot_be_minted_for_a_hub_that_trusts_only_a_jwks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert main(TOKEN_ARGS, environ={"FIELDSYNC_JWKS_URL": "https://idp.example/jwks.json"}) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("fieldsync: cannot mint a token: this hub verifies no HS256 tokens")
+    assert "the keys of FIELDSYNC_JWKS_URL" in err and err.count("\n") == 1
+    assert list(tmp_path.iterdir()) == []
+
+
+async def test_token_carries_the_configured_audience_and_issuer(capsys: pytest.CaptureFixture[str]) -> None:
+    secret = "s" * 40
+    environ = {"FIELDSYNC_JWT_SECRET": secret, "FIELDSYNC_JWT_AUDIENCE": "fieldsync-api",
+               "FIELDSYNC_JWT_ISSUER": "https://hub.example/"}
+    assert main(TOKEN_ARGS, environ=environ) == 0
+    token = capsys.readouterr().out.strip()
+    verifier = JwtVerifier(secret=secret, audience="fieldsync-api", issuer="https://hub.example/")
+    assert await verifier.verify(token) == EXPECTED
+
+
+def test_serve_help_lists_every_variable_the_settings_accept(capsys: pytest.CaptureFixture[str]) -> None:
+    # ``variables()`` is what load_settings accepts: any other FIELDSYNC_* name is refused as unknown
+    assert main(["serve", "--help"], environ={}) == 0
+    out = capsys.readouterr().out
+    for variable in variables():
+        assert f"  {variable} " in out, f"{variable} is not in `fieldsync serve --help`"
+    with pytest.raises(ConfigError, match="unknown variable"):
+        load_settings({"FIELDSYNC_JWKS": "https://idp.example/jwks.json"})
+    # each server variable has its own line of help, not only the engine's tunables
+    assert set(VARIABLE_HELP) == set(variables()) - {variable for variable, _ in hub_tunables()}
+
+
+async def test_token_uses_the_configured_claim_names(capsys: pytest.CaptureFixture[str]) -> None:
+    secret = "s" * 40
+    environ = {"FIELDSYNC_JWT_SECRET": secret, "FIELDSYNC_JWT_ROLES_CLAIM": "https://acme.example/roles"}
+    assert main(TOKEN_ARGS, environ=environ) == 0
+    token = capsys.readouterr().out.strip()
+    names = claim_names(load_settings(environ))
+    assert await JwtVerifier(secret=secret, claims=names).verify(token) == EXPECTED

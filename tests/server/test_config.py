@@ -8,7 +8,8 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from server.config import Settings, describe, load_settings, resolve_jwt_secret, resolve_public_key
+from server.claims import ClaimNames
+from server.config import Settings, claim_names, describe, load_settings
 from sync.config import HubConfig
 from sync.errors import ConfigError
 
@@ -46,6 +47,9 @@ def test_every_server_variable_is_parsed() -> None:
             "FIELDSYNC_ENV": "production",
             "FIELDSYNC_LOG_LEVEL": "DEBUG",
             "FIELDSYNC_SECRET_FILE": "/var/lib/fieldsync/secret",
+            "FIELDSYNC_JWT_AUDIENCE": "fieldsync-api",
+            "FIELDSYNC_JWT_ISSUER": "https://idp.example/",
+            "FIELDSYNC_JWT_ALGORITHMS": "hs256, RS256",
         }
     )
     assert settings == Settings(
@@ -58,12 +62,43 @@ def test_every_server_variable_is_parsed() -> None:
         environment="production",
         log_level="debug",
         secret_file="/var/lib/fieldsync/secret",
+        jwt_audience="fieldsync-api",
+        jwt_issuer="https://idp.example/",
+        jwt_algorithms=("HS256", "RS256"),
     )
 
 
 def test_empty_optional_variables_mean_unset() -> None:
-    settings = load_settings({"FIELDSYNC_REDIS_URL": "", "FIELDSYNC_JWT_SECRET": " ", "FIELDSYNC_JWT_PUBLIC_KEY": ""})
-    assert (settings.redis_url, settings.jwt_secret, settings.jwt_public_key) == (None, None, None)
+    settings = load_settings({"FIELDSYNC_REDIS_URL": "", "FIELDSYNC_JWT_SECRET": " ", "FIELDSYNC_JWT_PUBLIC_KEY": "",
+                              "FIELDSYNC_JWKS_URL": "", "FIELDSYNC_JWT_AUDIENCE": "", "FIELDSYNC_JWT_ISSUER": " ",
+                              "FIELDSYNC_JWT_ALGORITHMS": ""})
+    assert settings == Settings()
+
+
+def test_a_jwks_url_is_read() -> None:
+    settings = load_settings({"FIELDSYNC_JWKS_URL": "https://idp.example/.well-known/jwks.json"})
+    assert settings.jwks_url == "https://idp.example/.well-known/jwks.json"
+
+
+@pytest.mark.parametrize(("environ", "message"), [
+    ({"FIELDSYNC_JWKS_URL": "idp.example/jwks.json"}, "FIELDSYNC_JWKS_URL must be an http:// or https:// URL"),
+    ({"FIELDSYNC_JWKS_URL": "file:///etc/jwks.json"}, "FIELDSYNC_JWKS_URL must be an http:// or https:// URL"),
+    ({"FIELDSYNC_JWKS_URL": "https:///jwks.json"}, "FIELDSYNC_JWKS_URL must be an http:// or https:// URL"),
+    ({"FIELDSYNC_JWKS_URL": "https://idp.example/jwks.json", "FIELDSYNC_JWT_PUBLIC_KEY": "/etc/jwt.pem"},
+     "set FIELDSYNC_JWT_PUBLIC_KEY or FIELDSYNC_JWKS_URL, not both"),
+    ({"FIELDSYNC_JWKS_URL": "https://idp.example/jwks.json", "FIELDSYNC_JWT_ALGORITHMS": "HS256"},
+     "FIELDSYNC_JWKS_URL is set, but FIELDSYNC_JWT_ALGORITHMS=HS256 accepts none of the algorithms its keys "
+     "verify (ES256, RS256)"),
+    ({"FIELDSYNC_JWT_SECRET": SECRET, "FIELDSYNC_JWT_ALGORITHMS": "RS256"},
+     "FIELDSYNC_JWT_SECRET is set, but FIELDSYNC_JWT_ALGORITHMS=RS256 leaves out HS256"),
+    ({"FIELDSYNC_JWT_ALGORITHMS": "RS256,none"}, "FIELDSYNC_JWT_ALGORITHMS: NONE is not one of HS256, RS256, ES256"),
+    ({"FIELDSYNC_JWT_ALGORITHMS": "HS512"}, "FIELDSYNC_JWT_ALGORITHMS: HS512 is not one of HS256, RS256, ES256"),
+    ({"FIELDSYNC_JWT_ALGORITHMS": " , "}, "FIELDSYNC_JWT_ALGORITHMS names no algorithm"),
+])
+def test_contradicting_key_settings_are_refused(environ: dict[str, str], message: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_settings(environ)
+    assert str(info.value).startswith(message)
 
 
 def test_every_hub_field_is_read_and_converted() -> None:
@@ -128,71 +163,6 @@ def test_production_refuses_a_short_secret() -> None:
         load_settings({"FIELDSYNC_ENV": "production", "FIELDSYNC_JWT_SECRET": "short"})
 
 
-def test_production_without_any_key_is_refused(tmp_path: Path) -> None:
-    secret_file = tmp_path / "secret"
-    settings = load_settings({"FIELDSYNC_ENV": "production", "FIELDSYNC_SECRET_FILE": str(secret_file)})
-    with pytest.raises(ConfigError, match="FIELDSYNC_JWT_SECRET or FIELDSYNC_JWT_PUBLIC_KEY"):
-        resolve_jwt_secret(settings)
-    assert not secret_file.exists()
-
-
-def test_configured_secret_wins(tmp_path: Path) -> None:
-    settings = Settings(jwt_secret=SECRET, secret_file=str(tmp_path / "secret"))
-    assert resolve_jwt_secret(settings) == (SECRET, False)
-    assert resolve_jwt_secret(Settings(environment="production", jwt_secret=SECRET)) == (SECRET, False)
-    assert not (tmp_path / "secret").exists()
-
-
-def test_public_key_only_means_no_secret(tmp_path: Path) -> None:
-    for environment in ("development", "production"):
-        settings = Settings(environment=environment, jwt_public_key="k.pem", secret_file=str(tmp_path / "secret"))
-        assert resolve_jwt_secret(settings) == (None, False)
-    assert not (tmp_path / "secret").exists()
-
-
-def test_development_secret_is_generated_once_and_reused(tmp_path: Path) -> None:
-    secret_file = tmp_path / "fieldsync.secret"
-    settings = load_settings({"FIELDSYNC_SECRET_FILE": str(secret_file)})
-    secret, generated = resolve_jwt_secret(settings)
-    assert generated is True
-    assert secret and len(secret) >= 32
-    assert secret_file.read_text().strip() == secret
-    if sys.platform != "win32":
-        assert stat.S_IMODE(secret_file.stat().st_mode) == 0o600
-    assert resolve_jwt_secret(settings) == (secret, False)
-    assert [p.name for p in tmp_path.iterdir()] == ["fieldsync.secret"]
-
-
-def test_existing_secret_file_is_used(tmp_path: Path) -> None:
-    secret_file = tmp_path / "secret"
-    secret_file.write_text("handmade-secret\n")
-    assert resolve_jwt_secret(Settings(secret_file=str(secret_file))) == ("handmade-secret", False)
-
-
-def test_empty_secret_file_is_refused(tmp_path: Path) -> None:
-    secret_file = tmp_path / "secret"
-    secret_file.write_text("\n")
-    with pytest.raises(ConfigError, match="FIELDSYNC_SECRET_FILE"):
-        resolve_jwt_secret(Settings(secret_file=str(secret_file)))
-
-
-def test_unwritable_secret_location_is_a_config_error(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="FIELDSYNC_SECRET_FILE"):
-        resolve_jwt_secret(Settings(secret_file=str(tmp_path / "missing-dir" / "secret")))
-
-
-def test_public_key_from_text_or_file(tmp_path: Path) -> None:
-    pem = "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n"
-    assert resolve_public_key(Settings(jwt_public_key=pem)) == pem
-    assert resolve_public_key(Settings(jwt_public_key=pem.replace("\n", "\\n"))) == pem
-    path = tmp_path / "jwt.pem"
-    path.write_text(pem)
-    assert resolve_public_key(Settings(jwt_public_key=str(path))) == pem
-    assert resolve_public_key(Settings()) is None
-    with pytest.raises(ConfigError, match="FIELDSYNC_JWT_PUBLIC_KEY"):
-        resolve_public_key(Settings(jwt_public_key=str(tmp_path / "absent.pem")))
-
-
 def test_describe_redacts_secrets() -> None:
     settings = Settings(
         jwt_secret=SECRET,
@@ -210,6 +180,8 @@ def test_describe_redacts_secrets() -> None:
     assert view["hub"]["max_frame_bytes"] == HubConfig().max_frame_bytes
     assert describe(Settings())["jwt_secret"] is None
     assert describe(Settings())["database_url"] == Settings().database_url
+    jwks = describe(Settings(jwks_url="https://hub:jwks-password@idp.example/jwks.json"))["jwks_url"]
+    assert jwks == "https://hub:<redacted>@idp.example/jwks.json"
 
 
 def test_load_settings_defaults_to_os_environ(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -240,3 +212,12 @@ def test_a_redis_url_of_another_scheme_is_refused_without_its_password() -> None
         load_settings({"FIELDSYNC_REDIS_URL": "http://:hunter2@cache:6379",
                        "FIELDSYNC_DATABASE_URL": "postgresql+asyncpg://db/fieldsync"})
     assert "hunter2" not in str(refused.value)
+
+
+def test_claim_names_are_read_and_checked() -> None:
+    settings = load_settings({"FIELDSYNC_JWT_ROLES_CLAIM": "https://acme.example/roles",
+                              "FIELDSYNC_JWT_DEVICE_CLAIM": "sid", "FIELDSYNC_JWT_TENANT_CLAIM": "",
+                              "FIELDSYNC_JWT_TEAMS_CLAIM": "groups"})
+    assert claim_names(settings) == ClaimNames(roles="https://acme.example/roles", device="sid", teams="groups")
+    with pytest.raises(ConfigError, match="must be four different claims"):
+        load_settings({"FIELDSYNC_JWT_TEAMS_CLAIM": "roles"})

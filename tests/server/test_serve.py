@@ -153,3 +153,17 @@ async def test_development_prints_the_secret_file_and_a_command_that_mints_a_tok
 def test_no_secret_hint_with_a_configured_secret(hub: HubProcess) -> None:
     assert "mint a token" not in hub.log.read_text()
     assert not (hub.workdir / "fieldsync.secret").exists()
+
+
+@pytest.mark.parametrize(("variables", "says"), [
+    ({"FIELDSYNC_ENV": "production"},
+     "fieldsync: production needs FIELDSYNC_JWT_SECRET, FIELDSYNC_JWT_PUBLIC_KEY or FIELDSYNC_JWKS_URL"),
+    ({"FIELDSYNC_JWKS_URL": "http://127.0.0.1:9/jwks.json", "FIELDSYNC_JWT_ALGORITHMS": "HS256"},
+     "fieldsync: FIELDSYNC_JWKS_URL is set, but FIELDSYNC_JWT_ALGORITHMS=HS256 accepts none of the algorithms"),
+    ({"FIELDSYNC_JWT_ALGORITHMS": "ES256", "FIELDSYNC_JWT_SECRET": ""},
+     "fieldsync: FIELDSYNC_JWT_ALGORITHMS names ES256, but no key verifies it: set FIELDSYNC_JWKS_URL"),
+], ids=["production-without-a-key", "jwks-with-hs256-only", "algorithm-without-a-key"])
+def test_serve_refuses_token_settings_that_cannot_work(tmp_path: Path, variables: dict[str, str], says: str) -> None:
+    result = fieldsync("serve", cwd=tmp_path, FIELDSYNC_PORT=str(free_port()), **variables)
+    assert one_line(result).startswith(says)
+    assert list(tmp_path.iterdir()) == [], "a refused start leaves no database and no secret file"
