@@ -20,7 +20,7 @@ import contextlib
 import logging
 import random as _random
 import time
-from collections.abc import Awaitable, Callable, Coroutine, Iterable
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
 from typing import Any, TypeVar
 
 from client_sdk.backoff import Backoff
@@ -42,16 +42,23 @@ T = TypeVar("T")
 class SyncClient:
     """Syncs every followed document of ``replica`` with the hub at ``url`` (``ws://host:port/sync``).
 
+    ``url`` may be several hub nodes' URLs (or one load-balanced URL): the client uses one at a time and, when
+    a node cannot be reached or its connection ends, tries the next one at once, then backs off once it has
+    tried them all; on every node it resumes by state vectors and sends only what is still unacknowledged.
+
     ``clock`` (monotonic seconds: when the link was last heard from), ``random`` (uniform in [0, 1), the
     backoff's jitter) and ``sleep`` (the backoff's wait) are injectable so tests can drive heartbeat and
     backoff without waiting. Pacing inside a connection (retries after refusals) runs on the event loop's time.
     """
 
-    def __init__(self, replica: LocalReplica, url: str, token: str, *, config: SyncConfig | None = None,
+    def __init__(self, replica: LocalReplica, url: str | Sequence[str], token: str, *, config: SyncConfig | None = None,
                  clock: Callable[[], float] = time.monotonic, random: Callable[[], float] = _random.random,
                  sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
         self.replica = replica
-        self.url = url
+        self.urls: tuple[str, ...] = (url,) if isinstance(url, str) else tuple(url)
+        if not self.urls or not all(isinstance(u, str) and u for u in self.urls):
+            raise ValueError("SyncClient needs at least one hub URL")
+        self._node = 0
         self.config = config or SyncConfig()
         self.traffic = Traffic()
         """Bytes and frames over every connection so far."""
@@ -253,11 +260,12 @@ class SyncClient:
                 self._work.clear()
                 await self._work.wait()  # nothing to sync: do not hold a socket the hub would time out
             self._set_state(SyncState.CONNECTING)
+            url = self.url
             try:
-                conn = await Connection.open(self.url, timeout=self.config.connect_timeout, traffic=self.traffic,
+                conn = await Connection.open(url, timeout=self.config.connect_timeout, traffic=self.traffic,
                                              clock=self._clock)
             except OPEN_ERRORS as exc:
-                self._report(SyncError(code="unreachable", message=f"cannot reach {self.url}: {exc}"))
+                self._report(SyncError(code="unreachable", message=f"cannot reach {url}: {exc}"))
             else:
                 try:
                     await self._serve(conn)
@@ -269,12 +277,20 @@ class SyncClient:
                     log.exception("sync connection failed")
                     self._report(SyncError(code="client_error", message=f"{type(exc).__name__}: {exc}"))
             self._set_state(SyncState.OFFLINE)
+            self._node = (self._node + 1) % len(self.urls)
+            if self._node != 0:
+                continue  # another node is there to try at once; the backoff paces whole rounds of them
             delay = self._backoff.next_delay()
             if delay is None:
                 self._stop_for_good(SyncFailed("gave_up", f"no sync after {self._backoff.attempts} attempts"))
                 return
             self._events.emit(ReconnectScheduled(self._backoff.attempts, delay))
             await self._sleep(delay)
+
+    @property
+    def url(self) -> str:
+        """The hub URL in use (or tried next)."""
+        return self.urls[self._node]
 
     async def _serve(self, conn: Connection) -> None:
         session = DeviceSession(SessionContext(conn, self.replica, self._token, self.config, clock=time.monotonic,
