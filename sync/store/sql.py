@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import time
 from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -227,6 +228,7 @@ class SqlStore(ConflictTable, ScopeQueries, Store):
         """
         if self._engine is None:
             raise StoreError(f"{action}: the store is not started")
+        started = time.perf_counter()
         async with self._sqlite_writer if exclusive and self._sqlite else contextlib.nullcontext():
             try:
                 async with self._engine.connect() as conn:
@@ -236,6 +238,9 @@ class SqlStore(ConflictTable, ScopeQueries, Store):
                         yield conn
             except _DRIVER_ERRORS as exc:
                 raise StoreError(f"{action} failed: {describe_error(exc)}") from exc
+            finally:
+                if self.on_query is not None:
+                    self.on_query(action, time.perf_counter() - started)
 
     def _insert(self, table: Any) -> Any:
         """The dialect's INSERT, which has ``on_conflict_do_update`` on both engines."""
