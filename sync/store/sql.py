@@ -23,6 +23,7 @@ from sync.errors import ConfigError, StoreError
 from sync.store.base import Store
 from sync.store.records import LogEntry, Projection, StoredDocument
 from sync.store.sql_conflicts import ConflictTable
+from sync.store.sql_devices import DeviceTable
 from sync.store.sql_scopes import ScopeQueries
 from sync.store.tables import documents, projections, updates
 
@@ -51,7 +52,7 @@ def compaction_lock_key(tenant: str, name: str) -> int:
     return int.from_bytes(digest, "big", signed=True)
 
 
-class SqlStore(ConflictTable, ScopeQueries, Store):
+class SqlStore(ConflictTable, DeviceTable, ScopeQueries, Store):
     """The store on SQLite (``sqlite+aiosqlite://``) or Postgres (``postgresql+asyncpg://``)."""
 
     def __init__(self, url: str, *, sqlite_synchronous: str = "FULL", pool_size: int = 10) -> None:
