@@ -7,6 +7,7 @@ anything else counts as ``OTHER``). Readers (the admin registry, metrics) sum th
 
 from __future__ import annotations
 
+import itertools
 import time
 
 __all__ = ["KINDS", "OTHER", "Traffic"]
@@ -15,6 +16,7 @@ __all__ = ["KINDS", "OTHER", "Traffic"]
 KINDS = ("sync", "awareness", "auth", "query_awareness", "sync_reply", "stateless", "broadcast_stateless", "close",
          "sync_status", "ping", "pong", "other")
 OTHER = len(KINDS) - 1
+_ids = itertools.count(1)
 
 
 def kind_of(frame: bytes) -> int:
@@ -28,16 +30,18 @@ def kind_of(frame: bytes) -> int:
 
 
 class Traffic:
-    """Counters of one connection; ``client_version`` is what its Auth frames said about the client."""
+    """Counters of one connection; ``id`` names it in logs and the admin API (unique in this process),
+    ``client_version`` is what its Auth frames said about the client."""
 
-    __slots__ = ("frames_in", "bytes_in", "frames_out", "bytes_out", "last_activity", "client_version")
+    __slots__ = ("id", "opened", "frames_in", "bytes_in", "frames_out", "bytes_out", "last_activity", "client_version")
 
     def __init__(self) -> None:
+        self.id = next(_ids)
         self.frames_in = [0] * len(KINDS)
         self.bytes_in = [0] * len(KINDS)
         self.frames_out = [0] * len(KINDS)
         self.bytes_out = [0] * len(KINDS)
-        self.last_activity = time.time()
+        self.opened = self.last_activity = time.time()
         self.client_version = ""
 
     def received(self, frame: bytes) -> None:
