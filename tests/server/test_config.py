@@ -46,6 +46,11 @@ def test_every_server_variable_is_parsed() -> None:
             "FIELDSYNC_ENV": "production",
             "FIELDSYNC_LOG_LEVEL": "DEBUG",
             "FIELDSYNC_SECRET_FILE": "/var/lib/fieldsync/secret",
+            "FIELDSYNC_LOG_FORMAT": "TEXT",
+            "FIELDSYNC_METRICS": "off",
+            "FIELDSYNC_METRICS_TOKEN": "scrape-me",
+            "FIELDSYNC_METRICS_PORT": "9100",
+            "FIELDSYNC_ADMIN_TOKEN": "ey.admin.jwt",
         }
     )
     assert settings == Settings(
@@ -58,6 +63,11 @@ def test_every_server_variable_is_parsed() -> None:
         environment="production",
         log_level="debug",
         secret_file="/var/lib/fieldsync/secret",
+        log_format="text",
+        metrics="off",
+        metrics_token="scrape-me",
+        metrics_port=9100,
+        admin_token="ey.admin.jwt",
     )
 
 
@@ -218,3 +228,28 @@ def test_load_settings_defaults_to_os_environ(monkeypatch: pytest.MonkeyPatch) -
             monkeypatch.delenv(name)
     monkeypatch.setenv("FIELDSYNC_PORT", "8123")
     assert load_settings().port == 8123
+
+
+@pytest.mark.parametrize(("environ", "message"), [
+    ({"FIELDSYNC_LOG_FORMAT": "yaml"}, "FIELDSYNC_LOG_FORMAT must be one of json, text"),
+    ({"FIELDSYNC_METRICS": "maybe"}, "FIELDSYNC_METRICS must be on or off"),
+    ({"FIELDSYNC_METRICS_PORT": "0"}, "FIELDSYNC_METRICS_PORT must be between 1 and 65535"),
+    ({"FIELDSYNC_METRICS_PORT": "x"}, "FIELDSYNC_METRICS_PORT must be an int"),
+    ({"FIELDSYNC_METRICS_PORT": "8765"}, "FIELDSYNC_METRICS_PORT must differ from FIELDSYNC_PORT"),
+])
+def test_operator_settings_are_validated(environ: dict[str, str], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        load_settings(environ)
+
+
+def test_logs_are_json_in_production_and_text_in_development_unless_chosen() -> None:
+    assert load_settings({"FIELDSYNC_ENV": "production", "FIELDSYNC_JWT_SECRET": SECRET}).json_logs
+    assert not load_settings({}).json_logs
+    assert load_settings({"FIELDSYNC_LOG_FORMAT": "json"}).json_logs
+    assert not load_settings({"FIELDSYNC_ENV": "production", "FIELDSYNC_JWT_SECRET": SECRET,
+                              "FIELDSYNC_LOG_FORMAT": "text"}).json_logs
+
+
+def test_scrape_and_admin_tokens_are_redacted() -> None:
+    view = describe(load_settings({"FIELDSYNC_METRICS_TOKEN": "scrape-me", "FIELDSYNC_ADMIN_TOKEN": "ey.a.b"}))
+    assert view["metrics_token"] == view["admin_token"] == "<redacted>"
