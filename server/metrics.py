@@ -53,7 +53,9 @@ def metrics(request: Request) -> Response[bytes]:
     if refused is not None:
         status, reason = refused
         return Response(reason.encode() + b"\n", status_code=status, media_type="text/plain")
-    return Response(render(request.app.state.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+    # Litestar appends the charset itself
+    return Response(render(request.app.state.metrics.registry), media_type=CONTENT_TYPE_LATEST.split(";")[0] + ";"
+                    + CONTENT_TYPE_LATEST.split(";")[1])
 
 
 class MetricsListener:

@@ -22,9 +22,9 @@ def request(url: str, method: str = "GET", *, token: str | None = None, body: An
     call = urllib.request.Request(url, data=data, method=method, headers=sent)
     try:
         with urllib.request.urlopen(call, timeout=10) as response:
-            return response.status, response.read(), dict(response.headers)
+            return response.status, response.read(), {k.lower(): v for k, v in response.headers.items()}
     except urllib.error.HTTPError as error:
-        return error.code, error.read(), dict(error.headers)
+        return error.code, error.read(), {k.lower(): v for k, v in error.headers.items()}
 
 
 async def call(url: str, method: str = "GET", *, token: str | None = None, body: Any = None) -> tuple[int, Any]:
