@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from sync.metrics import Metrics
     from sync.protocol.codes import CloseCode, ErrorCode
     from sync.scopes import DEFAULT_SCOPES_FILE, ScopeRegistry, load_definitions
-    from sync.store import SqlStore, Store, upgrade
+    from sync.store import SqlStore, Store, schema_revisions, upgrade
 
 _ADMIN = ("Admin", "CompactionView", "ConflictCount", "ConnectionView", "CountsView", "DevicePage", "DeviceScopesView",
           "DeviceView", "RevocationView", "RoomView", "ScopeMembershipView", "TrafficView", "UnloadView")
@@ -44,7 +44,7 @@ _FACE = {
     "Metrics": "sync.metrics",
     "CloseCode": "sync.protocol.codes", "ErrorCode": "sync.protocol.codes",
     "DEFAULT_SCOPES_FILE": "sync.scopes", "ScopeRegistry": "sync.scopes", "load_definitions": "sync.scopes",
-    "SqlStore": "sync.store", "Store": "sync.store", "upgrade": "sync.store",
+    "SqlStore": "sync.store", "Store": "sync.store", "schema_revisions": "sync.store", "upgrade": "sync.store",
 }
 
 __all__ = sorted(_FACE)

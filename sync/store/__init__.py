@@ -10,12 +10,12 @@ from sync.store.base import Store
 from sync.store.conflicts import ConflictStore
 from sync.store.devices import DeviceStore
 from sync.store.log import DocumentLog
-from sync.store.migrate import upgrade
+from sync.store.migrate import schema_revisions, upgrade
 from sync.store.projections import ProjectionStore, ScopeIndex
 from sync.store.records import ConflictRecord, DeviceRecord, DeviceSeen, LogEntry, Projection, ProjectionChange, StoredDocument
 from sync.store.sql import SqlStore
 
 __all__ = [
     "ConflictRecord", "ConflictStore", "DeviceRecord", "DeviceSeen", "DeviceStore", "DocumentLog", "LogEntry", "Projection", "ProjectionChange", "ProjectionStore",
-    "ScopeIndex", "SqlStore", "Store", "StoredDocument", "upgrade",
+    "ScopeIndex", "SqlStore", "Store", "StoredDocument", "schema_revisions", "upgrade",
 ]

@@ -8,12 +8,16 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.pool import NullPool
 
 from sync.errors import StoreError
 from sync.store.sql import describe_error
 
-__all__ = ["MIGRATIONS_DIR", "alembic_config", "upgrade"]
+__all__ = ["MIGRATIONS_DIR", "alembic_config", "schema_revisions", "upgrade"]
 
 def _script_location() -> Path:
     # Found, not imported: the scripts are Alembic's to load (they import ``sync.store.tables``, not the reverse).
@@ -44,3 +48,17 @@ async def upgrade(url: str, revision: str = "head") -> None:
         await asyncio.to_thread(command.upgrade, config, revision)
     except (SQLAlchemyError, OSError) as exc:
         raise StoreError(f"migration to {revision} failed: {describe_error(exc)}") from exc
+
+
+async def schema_revisions(url: str) -> tuple[str | None, str]:
+    """The database's schema revision (``None`` before the first migration) and the newest one there is."""
+    head = ScriptDirectory.from_config(alembic_config(url)).get_current_head() or ""
+    engine = create_async_engine(url, poolclass=NullPool)
+    try:
+        async with engine.connect() as conn:
+            current = await conn.run_sync(lambda sync: MigrationContext.configure(sync).get_current_revision())
+    except (SQLAlchemyError, OSError) as exc:
+        raise StoreError(f"reading the schema revision failed: {describe_error(exc)}") from exc
+    finally:
+        await engine.dispose()
+    return current, head
