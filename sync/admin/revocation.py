@@ -8,18 +8,22 @@ arrives, so every node refuses and disconnects the device.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from sync.access import Principal, TokenVerifier
-from sync.errors import AdminError, AuthError
-from sync.hooks import Hooks
+from sync.errors import AdminError, AuthError, StoreError
+from sync.hooks import Extension, Hooks
 from sync.protocol.codes import CloseCode, ErrorCode
 from sync.store import DeviceRecord, DeviceStore
 
 __all__ = ["REVOKED_REASON", "RevocationCheck", "Revocations"]
 
+log = logging.getLogger(__name__)
+RETRY_SECONDS = 1.0
 REVOKED_REASON = "this device was revoked by an administrator; keep its unsent changes until it is restored"
 
 
@@ -30,16 +34,34 @@ class Node(Protocol):
     hooks: Hooks
 
 
-class Revocations:
-    """The revoked (tenant, device) pairs of the store, held in memory for the token check."""
+class Revocations(Extension):
+    """The revoked (tenant, device) pairs of the store, held in memory for the token check.
+
+    Until they have been read (the store may be down when the hub starts), no token is accepted: the check
+    fails closed with ``store_unavailable``, and ``run`` reads them again every second.
+    """
+
+    name = "revocations"
 
     def __init__(self, store: DeviceStore) -> None:
         self._store = store
         self.revoked: set[tuple[str, str]] = set()
+        self.loaded = False
 
-    async def load(self) -> None:
-        """Read every revocation from the store (at start, before sockets are served)."""
-        self.revoked = set(await self._store.revoked_devices())
+    async def load(self) -> bool:
+        """Read every revocation from the store; False (logged) when the store cannot be read."""
+        try:
+            self.revoked |= set(await self._store.revoked_devices())
+        except StoreError as exc:
+            log.error("reading revoked devices failed, no token is accepted until it succeeds: %s", exc.reason)
+            return False
+        self.loaded = True
+        return True
+
+    async def run(self) -> None:
+        while not self.loaded:
+            await asyncio.sleep(RETRY_SECONDS)
+            await self.load()
 
     def is_revoked(self, tenant: str, device: str) -> bool:
         return (tenant, device) in self.revoked
@@ -89,6 +111,8 @@ class RevocationCheck:
 
     def verify(self, token: str) -> Principal:
         principal = self._verifier.verify(token)
+        if not self._revocations.loaded:
+            raise StoreError("the revoked devices could not be read yet; try again")
         if self._revocations.is_revoked(principal.tenant, principal.device):
             raise AuthError(ErrorCode.DEVICE_REVOKED, REVOKED_REASON)
         return principal

@@ -44,7 +44,7 @@ class Admin:
 
     @property
     def extensions(self) -> list[Extension]:
-        return [self.activity, self.devices]
+        return [self.revocations, self.activity, self.devices]
 
     def bind(self, hub: Any) -> None:
         """Attach to the hub built with ``extensions`` and ``verifier``."""
@@ -52,7 +52,7 @@ class Admin:
         self.devices._sessions = hub.sessions
 
     async def start(self) -> None:
-        """Load the revocations (before the hub serves sockets)."""
+        """Load the revocations before the hub serves sockets (retried in the background if the store is down)."""
         await self.revocations.load()
 
     # -- views -------------------------------------------------------------------------------------
