@@ -6,8 +6,9 @@ from datetime import datetime
 
 import msgspec
 from litestar import Request, Router, get, post
-from litestar.di import Provide
+from litestar.di import NamedDependency, Provide
 from litestar.exceptions import HTTPException
+from litestar.params import FromPath, FromQuery, JSONBody
 
 from server.admin.guard import admin_principal, refusal
 from sync import (
@@ -16,6 +17,8 @@ from sync import (
 )
 
 __all__ = ["admin_router"]
+
+# every handler takes the admin behind the request's token (``server.admin.guard``) as ``principal``
 
 
 class DocumentRequest(msgspec.Struct):
@@ -28,22 +31,23 @@ def _admin(request: Request) -> Admin:
 
 
 @get("/connections", summary="Sockets on this node", sync_to_thread=False)
-def connections(request: Request, principal: Principal) -> list[ConnectionView]:
+def connections(request: Request, principal: NamedDependency[Principal]) -> list[ConnectionView]:
     """Every socket of the tenant on this node: who, which client, since when, documents open, traffic each
     way, acknowledgements pending and sent."""
     return _admin(request).connections(principal.tenant)
 
 
 @get("/rooms", summary="Documents in memory", sync_to_thread=False)
-def rooms(request: Request, principal: Principal) -> list[RoomView]:
+def rooms(request: Request, principal: NamedDependency[Principal]) -> list[RoomView]:
     """The tenant's documents in this node's memory: subscribers, size, log length since the snapshot, last write."""
     return _admin(request).rooms(principal.tenant)
 
 
 @get("/devices", summary="Devices, filtered and paged")
 async def devices(
-    request: Request, principal: Principal, user: str | None = None, revoked: bool | None = None,
-    seen_since: datetime | None = None, after: str | None = None, limit: int = 100,
+    request: Request, principal: NamedDependency[Principal], user: FromQuery[str | None] = None,
+    revoked: FromQuery[bool | None] = None, seen_since: FromQuery[datetime | None] = None,
+    after: FromQuery[str | None] = None, limit: FromQuery[int] = 100,
 ) -> DevicePage:
     """Devices the hub has seen, by device id; ``after`` the last id of the previous page (its ``next``)."""
     if seen_since is not None and seen_since.tzinfo is None:
@@ -53,42 +57,42 @@ async def devices(
 
 
 @get("/devices/{device:str}", summary="One device")
-async def device(request: Request, principal: Principal, device: str) -> DeviceView:
+async def device(request: Request, principal: NamedDependency[Principal], device: FromPath[str]) -> DeviceView:
     return await _admin(request).device(principal.tenant, device)
 
 
 @get("/devices/{device:str}/scopes", summary="A device's scope memberships")
-async def device_scopes(request: Request, principal: Principal, device: str) -> DeviceScopesView:
+async def device_scopes(request: Request, principal: NamedDependency[Principal], device: FromPath[str]) -> DeviceScopesView:
     """The scopes the device follows: live subscriptions on this node (with their members), and those recorded."""
     return await _admin(request).device_scopes(principal.tenant, device)
 
 
 @post("/devices/{device:str}/revoke", summary="Revoke a device", status_code=200)
-async def revoke(request: Request, principal: Principal, device: str) -> RevocationView:
+async def revoke(request: Request, principal: NamedDependency[Principal], device: FromPath[str]) -> RevocationView:
     """Close the device's sockets (close code 4403) and refuse its tokens (``device_revoked``) until it is restored;
     kept in the store, so a restart keeps it. What the device has not sent stays in its outbox."""
     return await _admin(request).revoke(principal.tenant, device, by=principal.user)
 
 
 @post("/devices/{device:str}/restore", summary="Restore a revoked device", status_code=200)
-async def restore(request: Request, principal: Principal, device: str) -> RevocationView:
+async def restore(request: Request, principal: NamedDependency[Principal], device: FromPath[str]) -> RevocationView:
     return await _admin(request).restore(principal.tenant, device)
 
 
 @post("/documents/compact", summary="Compact a document now", status_code=200)
-async def compact(request: Request, principal: Principal, data: DocumentRequest) -> CompactionView:
+async def compact(request: Request, principal: NamedDependency[Principal], data: JSONBody[DocumentRequest]) -> CompactionView:
     """Fold the document's update log into its snapshot now."""
     return await _admin(request).compact(principal.tenant, data.document)
 
 
 @post("/documents/unload", summary="Unload an idle document", status_code=200, sync_to_thread=False)
-def unload(request: Request, principal: Principal, data: DocumentRequest) -> UnloadView:
+def unload(request: Request, principal: NamedDependency[Principal], data: JSONBody[DocumentRequest]) -> UnloadView:
     """Drop the document from this node's memory (409 ``document_in_use`` while it has subscribers)."""
     return _admin(request).unload(principal.tenant, data.document)
 
 
 @get("/counts", summary="Refusals and conflicts by code")
-async def counts(request: Request, principal: Principal) -> CountsView:
+async def counts(request: Request, principal: NamedDependency[Principal]) -> CountsView:
     """Refusals this node sent the tenant since it started, and the tenant's stored conflicts and violations."""
     return await _admin(request).counts(principal.tenant)
 
