@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -31,7 +32,8 @@ class DeviceTracker(Extension):
 
     name = "device-tracker"
 
-    def __init__(self, store: DeviceStore, sessions: set[Any], *, interval: float = 1.0) -> None:
+    def __init__(self, store: DeviceStore, sessions: Callable[[], Iterable[Any]], *, interval: float = 1.0) -> None:
+        """``sessions`` gives the hub's open sockets when asked."""
         self._store = store
         self._sessions = sessions
         self._interval = interval
@@ -57,7 +59,7 @@ class DeviceTracker(Extension):
 
     async def flush(self) -> None:
         """Write every device noted since the last flush (what admin reads call first, too)."""
-        for session in list(self._sessions):
+        for session in list(self._sessions()):
             if session.principal is not None:
                 self._note_acks(session, session.principal)
         dirty, self._dirty = self._dirty, {}
@@ -95,7 +97,7 @@ class DeviceTracker(Extension):
 
     def _live(self) -> dict[DeviceKey, list[Any]]:
         live: dict[DeviceKey, list[Any]] = {}
-        for session in list(self._sessions):
+        for session in list(self._sessions()):
             if session.principal is not None and session.outlet.open:
                 live.setdefault((session.principal.tenant, session.principal.device), []).append(session)
         return live

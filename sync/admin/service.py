@@ -38,9 +38,9 @@ class Admin:
         self.verifier = RevocationCheck(verifier, revocations=self.revocations)
         """The token check to give the hub: the server's verifier, refusing revoked devices."""
         self.activity = Activity()
-        self._sessions: set[Any] = set()
-        self.devices = DeviceTracker(store, self._sessions, interval=device_interval)
         self.hub: Any = None
+        self.devices = DeviceTracker(store, lambda: self.hub.sessions if self.hub is not None else (),
+                                     interval=device_interval)
 
     @property
     def extensions(self) -> list[Extension]:
@@ -49,7 +49,6 @@ class Admin:
     def bind(self, hub: Any) -> None:
         """Attach to the hub built with ``extensions`` and ``verifier``."""
         self.hub = hub
-        self.devices._sessions = hub.sessions
 
     async def start(self) -> None:
         """Load the revocations before the hub serves sockets (retried in the background if the store is down)."""
