@@ -37,14 +37,16 @@ class Admin:
         self.revocations = Revocations(store)
         self.verifier = RevocationCheck(verifier, revocations=self.revocations)
         """The token check to give the hub: the server's verifier, refusing revoked devices."""
-        self.activity = Activity()
         self.hub: Any = None
-        self.devices = DeviceTracker(store, lambda: self.hub.sessions if self.hub is not None else (),
-                                     interval=device_interval)
+        self.activity = Activity(self._sockets)
+        self.devices = DeviceTracker(store, self._sockets, interval=device_interval)
 
     @property
     def extensions(self) -> list[Extension]:
         return [self.revocations, self.activity, self.devices]
+
+    def _sockets(self) -> Any:
+        return self.hub.sessions if self.hub is not None else ()
 
     def bind(self, hub: Any) -> None:
         """Attach to the hub built with ``extensions`` and ``verifier``."""
@@ -58,6 +60,7 @@ class Admin:
 
     def connections(self, tenant: str) -> list[ConnectionView]:
         node = self.hub.node_id
+        self.activity.sample()
         views = []
         for session in list(self.hub.sessions):
             principal = session.principal
@@ -66,7 +69,8 @@ class Admin:
             traffic = session.outlet.traffic
             views.append(ConnectionView(
                 id=f"{node}-{traffic.id}", node=node, user=principal.user, device=principal.device,
-                client_version=traffic.client_version, since=_at(traffic.opened), last_activity=_at(traffic.last_activity),
+                client_version=traffic.client_version, since=_at(traffic.opened),
+                last_activity=_at(self.activity.last_activity(session)),
                 documents=sorted(name for name, link in session.links.items() if link.state is LinkState.AUTHENTICATED),
                 received=_traffic(traffic.frames_in, traffic.bytes_in), sent=_traffic(traffic.frames_out, traffic.bytes_out),
                 acks_pending=session.replies.pending, acks_sent=session.replies.acked,

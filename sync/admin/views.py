@@ -32,7 +32,7 @@ class ConnectionView(msgspec.Struct, kw_only=True):
     """What the client's Auth said about itself (Hocuspocus providers send their version); empty if nothing."""
     since: datetime
     last_activity: datetime
-    """The last frame received."""
+    """When the last frame was received, to within a second."""
     documents: list[str]
     """Documents authenticated on the socket (``$scopes`` included)."""
     received: TrafficView

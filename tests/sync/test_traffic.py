@@ -19,6 +19,7 @@ def test_frames_that_do_not_look_like_frames_count_as_other() -> None:
     assert kind_of(b"") == OTHER
     assert kind_of(b"\x05ab") == OTHER  # the name runs past the end
     assert kind_of(b"\x01a\x63") == OTHER  # type 99
+    assert kind_of(b"\x09") == KINDS.index("ping") and kind_of(b"\x63") == OTHER
     assert kind_of(bytes([200, 1]) + b"x" * 300) == OTHER  # a name of 128+ bytes: not read, counted as other
 
 
@@ -29,7 +30,7 @@ def test_traffic_counts_frames_and_bytes_each_way_and_the_client_version() -> No
     traffic.received(update)
     traffic.sent(encode_sync_status("work_order:WO-1", True))
     assert traffic.frames_in[KINDS.index("sync")] == 2 and traffic.bytes_in[KINDS.index("sync")] == 2 * len(update)
-    assert sum(traffic.frames_out) == 1 and traffic.frames_out[KINDS.index("sync_status")] == 1
+    assert traffic.received_frames == 2 and sum(traffic.frames_out) == 1 and traffic.frames_out[KINDS.index("sync_status")] == 1
     traffic.client("2.13.5")
     traffic.client("")  # a later Auth without a version keeps the one seen
     assert traffic.client_version == "2.13.5"
