@@ -64,7 +64,8 @@ class TextFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         text = super().format(record)
-        fields = [f"{field}={getattr(record, field)}" for field in FIELDS[2:] if getattr(record, field, None) is not None]
+        fields = [f"{field}={getattr(record, field)}" for field in FIELDS[2:]
+                  if getattr(record, field, None) is not None]
         return f"{text} [{' '.join(fields)}]" if fields else text
 
 

@@ -81,7 +81,8 @@ class MetricsListener:
             head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10)
             request_line, *header_lines = head.decode("latin-1").split("\r\n")
             method, path, *_ = request_line.split(" ") + ["", ""]
-            headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in header_lines if line)}
+            pairs = (line.partition(":") for line in header_lines if line)
+            headers = {key.strip().lower(): value.strip() for key, _, value in pairs}
             if method != "GET" or path.split("?")[0] != "/metrics":
                 status, body, kind = 404, b"only GET /metrics is served here\n", "text/plain"
             elif (refused := check_scrape(self._settings, headers.get("authorization"))) is not None:

@@ -62,7 +62,9 @@ async def device(request: Request, principal: NamedDependency[Principal], device
 
 
 @get("/devices/{device:str}/scopes", summary="A device's scope memberships")
-async def device_scopes(request: Request, principal: NamedDependency[Principal], device: FromPath[str]) -> DeviceScopesView:
+async def device_scopes(
+    request: Request, principal: NamedDependency[Principal], device: FromPath[str]
+) -> DeviceScopesView:
     """The scopes the device follows: live subscriptions on this node (with their members), and those recorded."""
     return await _admin(request).device_scopes(principal.tenant, device)
 
@@ -80,7 +82,9 @@ async def restore(request: Request, principal: NamedDependency[Principal], devic
 
 
 @post("/documents/compact", summary="Compact a document now", status_code=200)
-async def compact(request: Request, principal: NamedDependency[Principal], data: JSONBody[DocumentRequest]) -> CompactionView:
+async def compact(
+    request: Request, principal: NamedDependency[Principal], data: JSONBody[DocumentRequest]
+) -> CompactionView:
     """Fold the document's update log into its snapshot now."""
     return await _admin(request).compact(principal.tenant, data.document)
 

@@ -73,9 +73,10 @@ class DeviceTracker(Extension):
             if sessions:
                 self._following[key] = _following(sessions)
             documents, scopes = self._following.get(key, ((), ()))
-            version = next((s.outlet.traffic.client_version for s in sessions or () if s.outlet.traffic.client_version), "")
-            rows.append(DeviceSeen(tenant=key[0], device=key[1], user=principal.user, seen_at=now, client_version=version,
-                                   synced_at=self._synced.get(key), documents=documents, scopes=scopes))
+            versions = [s.outlet.traffic.client_version for s in sessions or ()]
+            rows.append(DeviceSeen(tenant=key[0], device=key[1], user=principal.user, seen_at=now,
+                                   client_version=next(filter(None, versions), ""), synced_at=self._synced.get(key),
+                                   documents=documents, scopes=scopes))
         try:
             await self._store.save_devices(rows)
         except StoreError as exc:

@@ -72,7 +72,8 @@ class Admin:
                 client_version=traffic.client_version, since=_at(traffic.opened),
                 last_activity=_at(self.activity.last_activity(session)),
                 documents=sorted(name for name, link in session.links.items() if link.state is LinkState.AUTHENTICATED),
-                received=_traffic(traffic.frames_in, traffic.bytes_in), sent=_traffic(traffic.frames_out, traffic.bytes_out),
+                received=_traffic(traffic.frames_in, traffic.bytes_in),
+                sent=_traffic(traffic.frames_out, traffic.bytes_out),
                 acks_pending=session.replies.pending, acks_sent=session.replies.acked,
                 refusals_sent=session.replies.refused,
             ))
@@ -92,7 +93,8 @@ class Admin:
         return sorted(views, key=lambda view: view.document)
 
     async def devices_page(self, tenant: str, *, user: str | None = None, revoked: bool | None = None,
-                           seen_since: datetime | None = None, after: str | None = None, limit: int = 100) -> DevicePage:
+                           seen_since: datetime | None = None, after: str | None = None,
+                           limit: int = 100) -> DevicePage:
         limit = max(1, min(limit, MAX_PAGE))
         await self.devices.flush()
         records = await self.store.list_devices(tenant, user=user, revoked=revoked, seen_since=seen_since, after=after,

@@ -130,8 +130,9 @@ class Metrics(Extension, Collector):
         family.add_metric(("committed",), acks[0])
         family.add_metric(("refused",), acks[1])
         yield family
-        yield CounterMetricFamily("fieldsync_updates_committed", "Updates applied and committed (corrections included).",
-                                  value=hub.committer.committed)
+        committed = hub.committer.committed
+        yield CounterMetricFamily("fieldsync_updates_committed",
+                                  "Updates applied and committed (corrections included).", value=committed)
         yield CounterMetricFamily("fieldsync_commit_batches", "Group-commit transactions.", value=hub.committer.batches)
         yield _gauge("fieldsync_updates_pending_commit", "Updates waiting for a transaction.", hub.committer.pending)
 

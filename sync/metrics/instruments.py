@@ -29,7 +29,8 @@ class Instruments:
         self.documents_loaded = counter("fieldsync_documents_loaded", "Documents loaded into memory from the store.")
         self.documents_unloaded = counter("fieldsync_documents_unloaded", "Idle documents dropped from memory.")
         self.refusals = counter("fieldsync_refusals", "Refusals sent to clients, by code.", ("code",))
-        self.conflicts = counter("fieldsync_conflicts", "Conflicts and violations found by the referee.", ("kind", "code"))
+        self.conflicts = counter("fieldsync_conflicts", "Conflicts and violations found by the referee.",
+                                 ("kind", "code"))
         self.commit_batch_size = histogram("fieldsync_commit_batch_size", "Updates per group-commit transaction.",
                                            BATCH_BUCKETS)
         self.commit_seconds = histogram("fieldsync_commit_seconds", "Duration of each group-commit transaction.",
@@ -41,10 +42,12 @@ class Instruments:
         self.store_query_seconds = histogram("fieldsync_store_query_seconds", "Store units of work, by action.",
                                              LATENCY_BUCKETS, ("action",))
         self.event_loop_lag = Gauge("fieldsync_event_loop_lag_seconds",
-                                    "How late the event loop last ran a timer (sampled every 0.5 s).", registry=registry)
+                                    "How late the event loop last ran a timer (sampled every 0.5 s).",
+                                    registry=registry)
         self.bus_lag = Gauge("fieldsync_bus_lag_seconds",
                              "Age of the newest bus message when this node received it (set by the bus).",
                              registry=registry)
-        self.cache_hits = counter("fieldsync_cache_hits", "Cache lookups answered from the cache, by cache.", ("cache",))
+        self.cache_hits = counter("fieldsync_cache_hits", "Cache lookups answered from the cache, by cache.",
+                                  ("cache",))
         self.cache_misses = counter("fieldsync_cache_misses", "Cache lookups that went to the store, by cache.",
                                     ("cache",))
