@@ -22,7 +22,8 @@ from bench.figures import CATCHUP, FANOUT_BURST, FANOUT_PACED, IDLE, SCOPE, STOR
 from bench.machine import describe, raise_open_files_limit
 from bench.report import summarise, targets_table, workload_table
 from bench.servers import (
-    ALL_SERVERS, FIELDSYNC, FIELDSYNC_POSTGRES, FIELDSYNC_SQLITE, HUB_ENV, POSTGRES_ADMIN_URL, RELAY, Server,
+    ALL_SERVERS, FIELDSYNC, FIELDSYNC_POSTGRES, FIELDSYNC_SQLITE, HUB_ENV, KNOWN_SERVERS, POSTGRES_ADMIN_URL, RELAY,
+    Server, store_of,
     postgres_available, running,
 )
 from bench.workers import WorkerError
@@ -38,7 +39,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help=f"one of {', '.join(WORKLOADS)}; repeat for several (default: all)")
     parser.add_argument("--store", choices=("sqlite", "postgres", "both"), default="both",
                         help="fieldsync's store(s) (default both); the baselines always run")
-    parser.add_argument("--servers", help=f"comma-separated subset of {', '.join(ALL_SERVERS)}")
+    parser.add_argument("--servers", help=f"comma-separated subset of {', '.join(ALL_SERVERS)} (default all), or "
+                        "fieldsync-sqlite-metrics-off / fieldsync-postgres-metrics-off (FIELDSYNC_METRICS=off)")
     parser.add_argument("--runs", type=int, help="runs per workload and server (default 3; --quick: 1)")
     parser.add_argument("--quick", action="store_true",
                         help="tiny parameters for development: 5 documents, 20 updates, 1 s paced, 1 run ...")
@@ -89,11 +91,11 @@ def parameters(args: argparse.Namespace) -> dict[str, Any]:
 
 def _servers(args: argparse.Namespace) -> list[str]:
     wanted = ALL_SERVERS if not args.servers else tuple(s.strip() for s in args.servers.split(","))
-    unknown = [s for s in wanted if s not in ALL_SERVERS]
+    unknown = [s for s in wanted if s not in KNOWN_SERVERS]
     if unknown:
         raise SystemExit(f"bench: unknown server(s) {', '.join(unknown)}")
     stores = {"sqlite": {FIELDSYNC_SQLITE}, "postgres": {FIELDSYNC_POSTGRES}, "both": set(FIELDSYNC)}[args.store]
-    return [s for s in wanted if s not in FIELDSYNC or s in stores]
+    return [s for s in wanted if s not in FIELDSYNC or store_of(s) in stores]
 
 
 def _fit_connections(params: idle.IdleParams, limit: int, notes: list[str]) -> idle.IdleParams:
@@ -141,13 +143,13 @@ def main(argv: list[str] | None = None) -> int:
     limit = raise_open_files_limit()
     params = parameters(args)
     params[IDLE] = _fit_connections(params[IDLE], limit, notes)
-    if FIELDSYNC_POSTGRES in servers:
+    if FIELDSYNC_POSTGRES in map(store_of, servers):
         problem = postgres_available()
         if problem:
             _log(f"bench: PostgreSQL is not usable at {POSTGRES_ADMIN_URL} ({problem}); start it (bin/services) "
                  "or run with --store sqlite")
             return 2
-    machine = describe(POSTGRES_ADMIN_URL if FIELDSYNC_POSTGRES in servers else None)
+    machine = describe(POSTGRES_ADMIN_URL if FIELDSYNC_POSTGRES in map(store_of, servers) else None)
     settings = ", ".join(f"{k}={v}" for k, v in HUB_ENV.items())
     notes.append(f"hub settings: {settings} (rate limits raised so the benchmark measures the hub, not its "
                  "limiter; documents unload 2 s after their last subscriber so cold catch-up and the storm "

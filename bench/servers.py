@@ -38,7 +38,10 @@ PYCRDT_MEMORY = "pycrdt-websocket-memory"
 PYCRDT_SQLITE = "pycrdt-websocket-sqlite"
 RELAY = "raw-relay"
 ALL_SERVERS = (FIELDSYNC_SQLITE, FIELDSYNC_POSTGRES, PYCRDT_MEMORY, PYCRDT_SQLITE, RELAY)
-FIELDSYNC = (FIELDSYNC_SQLITE, FIELDSYNC_POSTGRES)
+#: The hub with FIELDSYNC_METRICS=off, named with --servers only: what metrics cost, in the same run.
+METRICS_OFF = {"fieldsync-sqlite-metrics-off": FIELDSYNC_SQLITE, "fieldsync-postgres-metrics-off": FIELDSYNC_POSTGRES}
+KNOWN_SERVERS = (*ALL_SERVERS, *METRICS_OFF)
+FIELDSYNC = (FIELDSYNC_SQLITE, FIELDSYNC_POSTGRES, *METRICS_OFF)
 
 POSTGRES_ADMIN_URL = os.environ.get("BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 JWT_SECRET = "fieldsync-bench-secret-0123456789abcdef-0123456789"
@@ -190,8 +193,14 @@ def postgres_available() -> str | None:
     return None
 
 
+def store_of(label: str) -> str:
+    """The fieldsync server a label runs on the same store as (itself, or what a metrics-off label varies)."""
+    return METRICS_OFF.get(label, label)
+
+
 @contextmanager
 def _database(label: str, workdir: Path) -> Iterator[str | None]:
+    label = store_of(label)
     if label == FIELDSYNC_SQLITE:
         yield f"sqlite+aiosqlite:///{workdir}/hub.db"
     elif label == FIELDSYNC_POSTGRES:
@@ -223,7 +232,8 @@ def running(label: str, *, timeout: float = 60) -> Iterator[Server]:
         if label in FIELDSYNC:
             assert database_url is not None
             env = _environment({**HUB_ENV, "FIELDSYNC_PORT": str(port), "FIELDSYNC_DATABASE_URL": database_url,
-                                "FIELDSYNC_JWT_SECRET": JWT_SECRET, "FIELDSYNC_SECRET_FILE": str(workdir / "secret")})
+                                "FIELDSYNC_JWT_SECRET": JWT_SECRET, "FIELDSYNC_SECRET_FILE": str(workdir / "secret"),
+                                **({"FIELDSYNC_METRICS": "off"} if label in METRICS_OFF else {})})
             command = [python, "-m", "server", "serve"]
             target = Target(label, "hocuspocus", f"ws://127.0.0.1:{port}/sync", secret=JWT_SECRET)
         elif label in (PYCRDT_MEMORY, PYCRDT_SQLITE):

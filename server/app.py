@@ -6,10 +6,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from litestar import Litestar
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.spec import Components, SecurityScheme
 
+from server.admin import admin_router
 from server.config import Settings
 from server.health import healthz, readyz
-from sync import Bus, ConfigError, Hub, RedisBus, SqlStore, Store, TokenVerifier, load_definitions, load_rules
+from server.metrics import MetricsListener, metrics
+from sync import Admin, Bus, ConfigError, Hub, Metrics, RedisBus, SqlStore, Store, TokenVerifier, load_definitions, load_rules
 
 
 def create_app(settings: Settings, *, verifier: TokenVerifier, store: Store | None = None) -> Litestar:
@@ -31,18 +35,36 @@ def create_app(settings: Settings, *, verifier: TokenVerifier, store: Store | No
     store = store or SqlStore(settings.database_url)
     # several nodes share one Redis bus; without Redis the hub is the only node (in-process bus)
     bus: Bus | None = RedisBus(settings.redis_url, prefix=settings.redis_prefix) if settings.redis_url else None
-    hub = Hub(store, verifier, config=settings.hub, scopes=scopes, access=access, bus=bus)
+    admin = Admin(store, verifier)  # revoked devices' tokens are refused by the hub's token check
+    meter = Metrics() if settings.metrics == "on" else None
+    extensions = [*admin.extensions, *([meter] if meter else [])]
+    hub = Hub(store, admin.verifier, config=settings.hub, scopes=scopes, access=access, bus=bus, extensions=extensions)
+    admin.bind(hub)
+    if meter is not None:
+        meter.bind(hub)
+    listener = MetricsListener(settings, meter.registry) if meter and settings.metrics_port is not None else None
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         await store.start()
         try:
+            await admin.start()
+            if listener is not None:
+                await listener.start()
             async with hub.running():
                 yield
         finally:
+            if listener is not None:
+                await listener.close()
             await store.close()
 
-    app = Litestar(route_handlers=[healthz, readyz], lifespan=[lifespan])
+    routes = [healthz, readyz, admin_router, *([metrics] if meter and settings.metrics_port is None else [])]
+    openapi = OpenAPIConfig(title="fieldsync", version="0.1.0", components=Components(
+        security_schemes={"bearer": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT")}))
+    # logging_config=None: the process's one logging configuration (server.logs) stays in place
+    app = Litestar(route_handlers=routes, lifespan=[lifespan], openapi_config=openapi, logging_config=None)
     app.state.hub = hub
     app.state.settings = settings
+    app.state.admin = admin
+    app.state.metrics = meter
     return app

@@ -1,4 +1,4 @@
-"""The ``fieldsync`` command: ``serve``, ``migrate`` and ``token``.
+"""The ``fieldsync`` command: ``serve``, ``migrate``, ``token``, ``check`` and ``admin``.
 
 Every command reads its settings from ``FIELDSYNC_*`` variables first, so a bad configuration is reported the
 same way everywhere: ``fieldsync: <message>`` on stderr and exit status 2, without a traceback.
@@ -62,8 +62,16 @@ VARIABLE_HELP = {
     "FIELDSYNC_SECRET_FILE": "the development secret, created by the hub (default ./fieldsync.secret)",
     "FIELDSYNC_SCOPES_FILE": "the scopes devices may follow (default: the packaged sync/scopes/scopes.toml)",
     "FIELDSYNC_ACCESS_FILE": "who reaches which record (default: the packaged sync/access/rules.toml)",
+    "FIELDSYNC_LOG_FORMAT": "json or text (default: json in production, text in development)",
+    "FIELDSYNC_METRICS": "on (default) or off: Prometheus metrics and /metrics",
+    "FIELDSYNC_METRICS_TOKEN": "bearer token a scraper sends to /metrics",
+    "FIELDSYNC_METRICS_PORT": "serve /metrics on this port only, instead of the hub's",
+    "FIELDSYNC_ADMIN_TOKEN": "an admin JWT (role admin) that `fieldsync admin` sends",
 }
-SERVE_READS = tuple(VARIABLE_HELP)
+SERVE_READS = tuple(variable for variable in VARIABLE_HELP if variable != "FIELDSYNC_ADMIN_TOKEN")
+CHECK_READS = ("FIELDSYNC_DATABASE_URL", "FIELDSYNC_REDIS_URL", "FIELDSYNC_ENV", "FIELDSYNC_JWT_SECRET",
+               "FIELDSYNC_JWT_PUBLIC_KEY", "FIELDSYNC_SCOPES_FILE")
+ADMIN_READS = ("FIELDSYNC_ADMIN_TOKEN", "FIELDSYNC_HOST", "FIELDSYNC_PORT")
 MIGRATE_READS = ("FIELDSYNC_DATABASE_URL",)
 TOKEN_READS = ("FIELDSYNC_JWT_SECRET", "FIELDSYNC_SECRET_FILE", "FIELDSYNC_ENV", "FIELDSYNC_JWT_PUBLIC_KEY",
                "FIELDSYNC_JWKS_URL", "FIELDSYNC_JWT_ALGORITHMS", "FIELDSYNC_JWT_AUDIENCE", "FIELDSYNC_JWT_ISSUER",
@@ -120,6 +128,28 @@ def build_parser() -> argparse.ArgumentParser:
     token.add_argument("--teams", type=_teams, default=[], help="comma-separated teams, for team scopes")
     token.add_argument("--ttl", type=_positive_int, default=3600, metavar="SECONDS", help="lifetime (default 3600)")
     token.set_defaults(handler=_token)
+
+    check = _command(
+        commands, "check", "check the configuration, database, schema and Redis; exit status for scripts",
+        "Check what a hub needs without starting one: the configuration (FIELDSYNC_* values, the JWT key in "
+        "production, the scopes file), that the database answers, that its schema is the newest, and that Redis "
+        "answers when FIELDSYNC_REDIS_URL is set. One line per check; exit status 0 when all pass, else 2 "
+        "(configuration), 3 (database), 4 (schema: run fieldsync migrate) or 5 (Redis).",
+        CHECK_READS,
+    )
+    check.set_defaults(handler=_check)
+
+    admin = _command(
+        commands, "admin", "the admin API of a running hub: connections, devices, revoke, restore, compact",
+        "Call the admin API of a running hub (http://FIELDSYNC_HOST:FIELDSYNC_PORT, or --url) with an admin JWT "
+        "(--token, or FIELDSYNC_ADMIN_TOKEN) and print its JSON answer. Exit status 0 done, 1 refused by the hub, "
+        "2 no token, 3 no answer.",
+        ADMIN_READS,
+    )
+    from server.admin.cli import add_admin_commands
+
+    add_admin_commands(admin)
+    admin.set_defaults(handler=_admin)
     return parser
 
 
@@ -157,6 +187,18 @@ def _migrate(args: argparse.Namespace, settings: Settings) -> int:
     from server.serve import run_migrate
 
     return run_migrate(settings)
+
+
+def _check(args: argparse.Namespace, settings: Settings) -> int:
+    from server.check import run_check
+
+    return run_check(settings)
+
+
+def _admin(args: argparse.Namespace, settings: Settings) -> int:
+    from server.admin.cli import run_admin
+
+    return run_admin(args, settings)
 
 
 def _token(args: argparse.Namespace, settings: Settings) -> int:

@@ -49,12 +49,20 @@ _SERVER_VARIABLES = {
     "jwt_device_claim": "FIELDSYNC_JWT_DEVICE_CLAIM",
     "jwt_roles_claim": "FIELDSYNC_JWT_ROLES_CLAIM",
     "jwt_teams_claim": "FIELDSYNC_JWT_TEAMS_CLAIM",
+    "log_format": "FIELDSYNC_LOG_FORMAT",
+    "metrics": "FIELDSYNC_METRICS",
+    "metrics_token": "FIELDSYNC_METRICS_TOKEN",
+    "metrics_port": "FIELDSYNC_METRICS_PORT",
+    "admin_token": "FIELDSYNC_ADMIN_TOKEN",
 }
 #: Optional settings where an empty variable means "unset" (common in compose files).
 _OPTIONAL = frozenset({"redis_url", "jwt_secret", "jwt_public_key", "jwks_url", "jwt_audience", "jwt_issuer",
-                       "jwt_algorithms", "jwt_tenant_claim", "jwt_device_claim", "jwt_roles_claim", "jwt_teams_claim"})
+                       "jwt_algorithms", "jwt_tenant_claim", "jwt_device_claim", "jwt_roles_claim", "jwt_teams_claim",
+                       "log_format", "metrics_token", "metrics_port", "admin_token"})
 #: The token algorithms the hub can verify, and the key each needs.
 TOKEN_ALGORITHMS = ("HS256", "RS256", "ES256")
+LOG_FORMATS = ("json", "text")
+SWITCHES = ("on", "off")
 
 
 class Settings(msgspec.Struct, kw_only=True, frozen=True):
@@ -127,8 +135,29 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     jwt_teams_claim: str = "teams"
     """The claim that lists the teams, optional in a token (``FIELDSYNC_JWT_TEAMS_CLAIM``)."""
 
+    log_format: str | None = None
+    """``json`` (one JSON object per line) or ``text`` (``FIELDSYNC_LOG_FORMAT``); unset: JSON in production,
+    text in development."""
+
+    metrics: str = "on"
+    """``on`` or ``off`` (``FIELDSYNC_METRICS``): whether the hub keeps Prometheus metrics and serves /metrics."""
+
+    metrics_token: str | None = None
+    """Bearer token a scraper must send to /metrics (``FIELDSYNC_METRICS_TOKEN``)."""
+
+    metrics_port: int | None = None
+    """Serve /metrics on this port instead of the hub's (``FIELDSYNC_METRICS_PORT``), on ``FIELDSYNC_HOST``."""
+
+    admin_token: str | None = None
+    """The admin JWT ``fieldsync admin`` sends (``FIELDSYNC_ADMIN_TOKEN``); the hub itself never reads it."""
+
     hub: HubConfig = HubConfig()
     """Engine limits and timings, each from ``FIELDSYNC_<FIELD>`` (``FIELDSYNC_MAX_FRAME_BYTES``, ...)."""
+
+    @property
+    def json_logs(self) -> bool:
+        """Whether log lines are JSON: ``log_format``, else by environment."""
+        return (self.log_format or ("json" if self.environment == "production" else "text")) == "json"
 
     def __post_init__(self) -> None:
         if not self.host:
@@ -151,6 +180,15 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
             raise ConfigError("FIELDSYNC_SCOPES_FILE must not be empty")
         if not self.access_file:
             raise ConfigError("FIELDSYNC_ACCESS_FILE must not be empty")
+        if self.log_format is not None and self.log_format not in LOG_FORMATS:
+            raise ConfigError(f"FIELDSYNC_LOG_FORMAT must be one of {', '.join(LOG_FORMATS)}, got {self.log_format!r}")
+        if self.metrics not in SWITCHES:
+            raise ConfigError(f"FIELDSYNC_METRICS must be on or off, got {self.metrics!r}")
+        if self.metrics_port is not None and not 1 <= self.metrics_port <= 65535:
+            raise ConfigError(f"FIELDSYNC_METRICS_PORT must be between 1 and 65535, got {self.metrics_port}")
+        if self.metrics_port is not None and self.metrics_port == self.port:
+            raise ConfigError("FIELDSYNC_METRICS_PORT must differ from FIELDSYNC_PORT (leave it unset to serve "
+                              "/metrics on the hub's port)")
         # A missing key is refused by ``server.token_keys.resolve_jwt_secret``, not here: ``fieldsync migrate`` needs no key.
         short = self.jwt_secret is not None and len(self.jwt_secret.encode()) < MIN_PRODUCTION_SECRET_BYTES
         if self.environment == "production" and short:
@@ -234,9 +272,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         raw = env[variable].strip()
         if name in _OPTIONAL and not raw:
             continue
-        if name == "port":
+        if name in ("port", "metrics_port"):
             values[name] = _parse(variable, raw, int)
-        elif name == "log_level":
+        elif name in ("log_level", "log_format", "metrics"):
             values[name] = raw.lower()
         elif name == "jwt_algorithms":
             values[name] = tuple(part.strip().upper() for part in raw.split(",") if part.strip())
@@ -277,6 +315,8 @@ def describe(settings: Settings) -> dict[str, Any]:
     view["database_url"] = redact_url(settings.database_url)
     view["redis_url"] = None if settings.redis_url is None else redact_url(settings.redis_url)
     view["jwt_secret"] = None if settings.jwt_secret is None else "<redacted>"
+    for token in ("metrics_token", "admin_token"):
+        view[token] = None if view[token] is None else "<redacted>"
     if settings.jwt_public_key is not None and settings.jwt_public_key.startswith("-----BEGIN"):
         view["jwt_public_key"] = "<PEM>"
     view["jwks_url"] = None if settings.jwks_url is None else redact_url(settings.jwks_url)

@@ -16,6 +16,7 @@ import uvicorn
 from server.app import create_app
 from server.auth import JwtVerifier
 from server.jwks import JwksKeys, JwksUnavailable
+from server.logs import configure_logging, set_node
 from server.config import Settings, claim_names, describe
 from server.startup import bind_listener, check_database_url, check_serve_settings, probe_database
 from server.token_keys import resolve_jwt_secret, resolve_public_key
@@ -82,15 +83,24 @@ def run_migrate(settings: Settings) -> int:
     return _migrate(settings)
 
 
-def _migrate(settings: Settings) -> int:
+def _migrate(settings: Settings, *, logged: bool = False) -> int:
+    """Migrate; report on stderr (``fieldsync migrate``) or through the log (``serve``, whose lines are JSON
+    in production)."""
     try:
         migrated = asyncio.run(upgrade(settings.database_url))
     except StoreError as exc:
-        print(f"fieldsync: migration failed: {exc.reason}", file=sys.stderr)
+        if logged:
+            log.error("migration failed: %s", exc.reason)
+        else:
+            print(f"fieldsync: migration failed: {exc.reason}", file=sys.stderr)
         return 1
     # nodes starting together on one Postgres migrate one at a time: the first migrates, the others find it done
     done = "migrated to the newest schema" if migrated else "already at the newest schema"
-    print(f"fieldsync: database {done} ({describe(settings)['database_url']})", file=sys.stderr)
+    done = f"database {done} ({describe(settings)['database_url']})"
+    if logged:
+        log.info(done)
+    else:
+        print(f"fieldsync: {done}", file=sys.stderr)
     return 0
 
 
@@ -100,21 +110,22 @@ def run_serve(settings: Settings) -> int:
     Every check that can fail comes before the first lasting effect: a refused start leaves no database
     file, no migration and (when the port is taken) no secret file behind.
     """
-    logging.basicConfig(level=settings.log_level.upper() if settings.log_level != "trace" else "DEBUG",
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(level=settings.log_level, json_lines=settings.json_logs)
     check_serve_settings(settings)
     listener = bind_listener(settings.host, settings.port)
     try:
         verifier = build_verifier(settings)
         app = create_app(settings, verifier=verifier)  # an invalid scopes file stops here, before any migration
+        set_node(app.state.hub.node_id)
         asyncio.run(probe_database(settings.database_url))
-        if _migrate(settings) != 0:
+        if _migrate(settings, logged=True) != 0:
             return 1
         config = uvicorn.Config(
             SyncEndpoint(app),  # /sync sockets go to the hub directly, the rest to the Litestar app (server/ws.py)
             host=settings.host,
             port=settings.port,
             log_level=settings.log_level,
+            log_config=None,  # keep server.logs' configuration: uvicorn only sets its loggers' levels
             ws="websockets-sansio",
             ws_max_size=settings.hub.max_frame_bytes * 4,
             ws_per_message_deflate=False,

@@ -10,34 +10,44 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from sync.admin import (
+        Admin, CompactionView, ConflictCount, ConnectionView, CountsView, DevicePage, DeviceScopesView, DeviceView,
+        RevocationView, RoomView, ScopeMembershipView, TrafficView, UnloadView,
+    )
     from sync.access import (
         DEFAULT_ACCESS_FILE, READONLY_ROLES, WRITER_ROLES, AccessRules, Principal, Scope, TokenVerifier, load_rules,
     )
     from sync.bus import Bus, InProcessBus, RedisBus
     from sync.config import HubConfig
     from sync.connection import Session, Transport
-    from sync.errors import AuthError, ConfigError, FieldsyncError, LimitExceeded, ProtocolError, ReviewError, StoreError
+    from sync.errors import AdminError, AuthError, ConfigError, FieldsyncError, LimitExceeded, ProtocolError, ReviewError, StoreError
     from sync.hooks import Extension
     from sync.hub import Hub
+    from sync.metrics import Metrics
     from sync.protocol.codes import CloseCode, ErrorCode
     from sync.scopes import DEFAULT_SCOPES_FILE, ScopeRegistry, load_definitions
-    from sync.store import SqlStore, Store, upgrade
+    from sync.store import SqlStore, Store, schema_revisions, upgrade
+
+_ADMIN = ("Admin", "CompactionView", "ConflictCount", "ConnectionView", "CountsView", "DevicePage", "DeviceScopesView",
+          "DeviceView", "RevocationView", "RoomView", "ScopeMembershipView", "TrafficView", "UnloadView")
 
 _FACE = {
+    **dict.fromkeys(_ADMIN, "sync.admin"),
     "READONLY_ROLES": "sync.access", "WRITER_ROLES": "sync.access", "Principal": "sync.access", "Scope": "sync.access",
     "TokenVerifier": "sync.access", "DEFAULT_ACCESS_FILE": "sync.access", "AccessRules": "sync.access",
     "load_rules": "sync.access",
     "Bus": "sync.bus", "InProcessBus": "sync.bus", "RedisBus": "sync.bus",
     "HubConfig": "sync.config",
     "Session": "sync.connection", "Transport": "sync.connection",
-    "AuthError": "sync.errors", "ConfigError": "sync.errors", "FieldsyncError": "sync.errors",
+    "AdminError": "sync.errors", "AuthError": "sync.errors", "ConfigError": "sync.errors", "FieldsyncError": "sync.errors",
     "LimitExceeded": "sync.errors", "ProtocolError": "sync.errors", "ReviewError": "sync.errors",
     "StoreError": "sync.errors",
     "Extension": "sync.hooks",
     "Hub": "sync.hub",
+    "Metrics": "sync.metrics",
     "CloseCode": "sync.protocol.codes", "ErrorCode": "sync.protocol.codes",
     "DEFAULT_SCOPES_FILE": "sync.scopes", "ScopeRegistry": "sync.scopes", "load_definitions": "sync.scopes",
-    "SqlStore": "sync.store", "Store": "sync.store", "upgrade": "sync.store",
+    "SqlStore": "sync.store", "Store": "sync.store", "schema_revisions": "sync.store", "upgrade": "sync.store",
 }
 
 __all__ = sorted(_FACE)

@@ -6,7 +6,7 @@ from conflict.errors import FieldsyncError
 from sync.protocol.codes import ErrorCode
 from sync.protocol.errors import AuthError, LimitExceeded, ProtocolError
 
-__all__ = ["AuthError", "ConfigError", "FieldsyncError", "LimitExceeded", "ProtocolError", "ReviewError", "StoreError"]
+__all__ = ["AdminError", "AuthError", "ConfigError", "FieldsyncError", "LimitExceeded", "ProtocolError", "ReviewError", "StoreError"]
 
 
 #: Seconds a client is told to wait before re-sending what the store could not take.
@@ -24,6 +24,10 @@ class StoreError(FieldsyncError):
 
 class ReviewError(FieldsyncError):
     """A review request that cannot be carried out (unknown or already resolved conflict, invalid value)."""
+
+
+class AdminError(FieldsyncError):
+    """An operator's request that cannot be carried out (unknown device, document not loaded or in use)."""
 
 
 class ConfigError(FieldsyncError):

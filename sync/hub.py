@@ -25,8 +25,8 @@ from sync.documents import Committer, Compactor, Projector, Room, Rooms
 from sync.hooks import Extension, Hooks
 from sync.protocol.codes import CloseCode
 from sync.referee import Referee, Review
+from sync.connection_log import ConnectionLog
 from sync.referee.conflicts import rejected_row
-from sync.refusal_log import RefusalLog
 from sync.scopes import ScopeRegistry, ScopeService, load_definitions
 from sync.store import ConflictRecord, Store
 from sync.write import WritePath
@@ -82,7 +82,7 @@ class Hub:
         )
         self.bus_link = BusExtension(bus or InProcessBus(), self.node_id, self.registry, store, on_applied=self.access_moved)
         for extension in (Compactor(store, self.registry, threshold=config.compaction_threshold),
-                          self.projector, self.bus_link, RefusalLog(), *extensions):
+                          self.projector, self.bus_link, ConnectionLog(self.node_id), *extensions):
             self.hooks.add(extension)
         self._shutdown_done: asyncio.Event | None = None
 

@@ -23,7 +23,7 @@ from sync.store.tables import Base, updates
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 TABLES = {"documents", "updates", "projections", "devices", "conflicts"}
-HEAD = "0003"
+HEAD = "0004_devices"
 INDEXES = {
     "updates": {"ix_updates_tenant_name_id"},
     "projections": {

@@ -12,6 +12,7 @@ from collections import deque
 from enum import Enum
 from typing import Protocol
 
+from sync.connection.traffic import Traffic
 from sync.protocol.codes import CloseCode
 
 log = logging.getLogger(__name__)
@@ -50,6 +51,7 @@ class Outlet:
         self.state = ConnectionState.OPEN
         self.close_code: int | None = None
         self.sent_recently = False
+        self.traffic = Traffic()
         # a plain deque and a future only while the writer waits: the writer takes every queued frame per
         # wake-up (an asyncio.Queue costs a wake-up and a few coroutine hops per frame), and an idle
         # connection holds no asyncio.Event (about 1 KB each with its deque of waiters)
@@ -103,7 +105,7 @@ class Outlet:
 
     async def run(self) -> None:
         """The writer loop; ends when the socket is closed."""
-        queue, send = self._queue, self.transport.send
+        queue, send, sent = self._queue, self.transport.send, self.traffic.sent
         try:
             while True:
                 if not queue:
@@ -118,6 +120,7 @@ class Outlet:
                     self.close_code = item.code
                     await self.transport.close(item.code, item.reason)
                     break
+                sent(item)
                 await send(item)
         except (OSError, RuntimeError, ConnectionError) as exc:  # the socket went away under us
             log.debug("send failed: %s", exc)

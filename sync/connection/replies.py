@@ -25,6 +25,15 @@ class Replies:
         self._on_refusal = on_refusal
         self._acks: deque[tuple[str, Outcome]] = deque()
         self._awaited: asyncio.Future[None] | None = None
+        self.acked = 0
+        """SyncStatus(true) sent on this connection."""
+        self.refused = 0
+        """SyncStatus(false) sent on this connection."""
+
+    @property
+    def pending(self) -> int:
+        """Updates received whose SyncStatus has not been sent yet (most wait for their commit)."""
+        return len(self._acks)
 
     def ack(self, name: str, outcome: Outcome) -> None:
         """Queue a SyncStatus for ``name``: sent after every earlier one, once ``outcome`` is settled."""
@@ -50,6 +59,10 @@ class Replies:
             else:
                 applied = outcome
             self._acks.popleft()
+            if applied:
+                self.acked += 1
+            else:
+                self.refused += 1
             self._send(encode_sync_status(name, applied))
 
     def notice(self, name: str, exc: FieldsyncError, *, field: str | None = None) -> None:

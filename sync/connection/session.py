@@ -142,6 +142,7 @@ class Session:
 
     def receive(self, data: bytes) -> None:
         """Handle one binary frame."""
+        self.outlet.traffic.received(data)
         if not self.outlet.open or self.hub.closing:
             return  # not acknowledged, so the sender still holds it and sends it again after reconnecting
         if len(data) > self.config.max_frame_bytes:
@@ -165,6 +166,7 @@ class Session:
             self.replies.refuse(frame, LimitExceeded(ErrorCode.RATE_LIMITED, f"over {rate:g} messages/s for this device", retry_after=wait))
             return
         if isinstance(frame, AuthToken):
+            self.outlet.traffic.client(frame.client_version)
             self._auth(frame.document, frame.token)
             return
         link = self.links.get(frame.document)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import deque
 from collections.abc import Callable, Sequence
 
@@ -26,11 +27,12 @@ Committed = Callable[[Sequence[LogEntry]], None]
 class _Batch:
     """Entries that will share one transaction, and the future they share."""
 
-    __slots__ = ("entries", "future")
+    __slots__ = ("entries", "future", "opened")
 
     def __init__(self, future: asyncio.Future[None]) -> None:
         self.entries: list[LogEntry] = []
         self.future = future
+        self.opened = time.perf_counter()  # when its first entry arrived: the longest any of them waits
 
 
 class Committer:
@@ -49,6 +51,10 @@ class Committer:
         self._inflight: _Batch | None = None
         self.batches = 0
         self.committed = 0
+        self.last_batch: tuple[int, float, float] = (0, 0.0, 0.0)
+        """The latest committed transaction: its size, how long its first entry waited from submission to
+        commit (the longest acknowledgement delay of the batch), and how long the transaction took; set before
+        ``on_committed`` runs, so its hooks can read it."""
 
     def submit(self, entry: LogEntry, *more: LogEntry) -> asyncio.Future[None]:
         """Queue ``entry`` (and ``more``); the future resolves once they are durably stored.
@@ -109,6 +115,7 @@ class Committer:
             entries = batch.entries
             self._queued -= len(entries)
             self._inflight = batch
+            started = time.perf_counter()
             try:
                 await self._store.append(entries)
             except StoreError as exc:
@@ -119,6 +126,8 @@ class Committer:
             else:
                 self.batches += 1
                 self.committed += len(entries)
+                done = time.perf_counter()
+                self.last_batch = (len(entries), done - batch.opened, done - started)
                 if not batch.future.done():
                     batch.future.set_result(None)
                 self._on_committed(entries)

@@ -114,6 +114,14 @@ class Rooms:
             future.set_exception(outcome)
             future.exception()  # a caller that gave up waiting must not leave it unretrieved
 
+    def unload(self, key: Key) -> bool:
+        """Unload one room now if it is idle (no subscribers, no write waiting for its commit)."""
+        room = self.loaded.get(key)
+        if room is None or not room.idle:
+            return False
+        self._hooks.document_unloaded(self.loaded.pop(key))
+        return True
+
     def unload_idle(self, limit: float, now: float | None = None) -> int:
         """Unload rooms idle for at least ``limit`` seconds; returns how many were unloaded."""
         now = time.monotonic() if now is None else now

@@ -18,6 +18,7 @@ class CloseCode(IntEnum):
     UNSUPPORTED_DATA = 1003
     MESSAGE_TOO_BIG = 1009
     BAD_FRAME = 4400
+    DEVICE_REVOKED = 4403
     CONNECTION_TIMEOUT = 4408
     SLOW_CONSUMER = 4409
 
@@ -50,6 +51,7 @@ class ErrorCode(StrEnum):
     READONLY = "readonly"
     ACCESS_REVOKED = "access_revoked"
     WRITE_REJECTED = "write_rejected"
+    DEVICE_REVOKED = "device_revoked"
     # limits
     RATE_LIMITED = "rate_limited"
     TOO_MANY_DOCUMENTS = "too_many_documents"
@@ -60,3 +62,7 @@ class ErrorCode(StrEnum):
     CONFLICT_NOT_FOUND = "conflict_not_found"
     CONFLICT_RESOLVED = "conflict_resolved"
     INVALID_RESOLUTION = "invalid_resolution"
+    # the admin API (HTTP answers, ``{"code": ..., "reason": ...}``)
+    DEVICE_NOT_FOUND = "device_not_found"
+    DOCUMENT_NOT_LOADED = "document_not_loaded"
+    DOCUMENT_IN_USE = "document_in_use"

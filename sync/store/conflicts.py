@@ -31,6 +31,10 @@ class ConflictStore(ABC):
         """Conflicts of a tenant matching every given filter, oldest first."""
 
     @abstractmethod
+    async def count_conflicts(self, tenant: str) -> dict[tuple[str, str | None, str], int]:
+        """How many conflicts a tenant has, per (kind, code, status)."""
+
+    @abstractmethod
     async def get_conflict(self, tenant: str, conflict_id: int) -> ConflictRecord | None:
         """One conflict of a tenant, or ``None``."""
 

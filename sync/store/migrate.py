@@ -17,6 +17,7 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
@@ -26,7 +27,7 @@ from sqlalchemy.pool import NullPool
 from sync.errors import StoreError
 from sync.store.sql import describe_error
 
-__all__ = ["MIGRATION_LOCK_KEY", "MIGRATIONS_DIR", "alembic_config", "current_revision", "upgrade"]
+__all__ = ["MIGRATION_LOCK_KEY", "MIGRATIONS_DIR", "alembic_config", "current_revision", "schema_revisions", "upgrade"]
 
 def _script_location() -> Path:
     # Found, not imported: the scripts are Alembic's to load (they import ``sync.store.tables``, not the reverse).
@@ -97,3 +98,9 @@ async def _exclusive(url: str, *, lock: bool = True) -> AsyncIterator[AsyncConne
 
 def _revision(conn: object) -> str | None:
     return MigrationContext.configure(conn).get_current_revision()  # type: ignore[arg-type]
+
+
+async def schema_revisions(url: str) -> tuple[str | None, str]:
+    """The database's schema revision (``None`` before the first migration) and the newest one there is."""
+    head = ScriptDirectory.from_config(alembic_config(url)).get_current_head() or ""
+    return await current_revision(url), head

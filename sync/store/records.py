@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-__all__ = ["ConflictRecord", "LogEntry", "Projection", "ProjectionChange", "StoredDocument"]
+__all__ = ["ConflictRecord", "DeviceRecord", "DeviceSeen", "LogEntry", "Projection", "ProjectionChange", "StoredDocument"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,3 +92,42 @@ class ConflictRecord:
     resolution: dict[str, Any] | None = None
     id: int | None = None
     """Assigned by the store."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeviceSeen:
+    """What the hub saw of one device since it last saved it: one row of a batched ``save_devices``."""
+
+    tenant: str
+    device: str
+    user: str
+    seen_at: datetime
+    client_version: str = ""
+    """Kept from earlier saves when empty (not every client sends one)."""
+    synced_at: datetime | None = None
+    """When the hub last acknowledged an update of the device; ``None`` keeps the stored one."""
+    documents: tuple[str, ...] = ()
+    """The documents it has open (at most ``MAX_LISTED``)."""
+    scopes: tuple[str, ...] = ()
+    """The scopes it follows, as ``name(param=value,...)``."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeviceRecord:
+    """A device as stored."""
+
+    tenant: str
+    device: str
+    user: str
+    first_seen_at: datetime
+    last_seen_at: datetime
+    client_version: str
+    last_synced_at: datetime | None
+    documents: list[str]
+    scopes: list[str]
+    revoked_at: datetime | None
+    revoked_by: str | None
+
+    @property
+    def revoked(self) -> bool:
+        return self.revoked_at is not None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import time
 from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -22,6 +23,7 @@ from sync.errors import ConfigError, StoreError
 from sync.store.base import Store
 from sync.store.records import LogEntry, Projection, StoredDocument
 from sync.store.sql_conflicts import ConflictTable
+from sync.store.sql_devices import DeviceTable
 from sync.store.sql_scopes import ScopeQueries
 from sync.store.tables import documents, projections, updates
 
@@ -50,7 +52,7 @@ def compaction_lock_key(tenant: str, name: str) -> int:
     return int.from_bytes(digest, "big", signed=True)
 
 
-class SqlStore(ConflictTable, ScopeQueries, Store):
+class SqlStore(ConflictTable, DeviceTable, ScopeQueries, Store):
     """The store on SQLite (``sqlite+aiosqlite://``) or Postgres (``postgresql+asyncpg://``)."""
 
     def __init__(self, url: str, *, sqlite_synchronous: str = "FULL", pool_size: int = 10) -> None:
@@ -227,6 +229,7 @@ class SqlStore(ConflictTable, ScopeQueries, Store):
         """
         if self._engine is None:
             raise StoreError(f"{action}: the store is not started")
+        started = time.perf_counter()
         async with self._sqlite_writer if exclusive and self._sqlite else contextlib.nullcontext():
             try:
                 async with self._engine.connect() as conn:
@@ -236,6 +239,9 @@ class SqlStore(ConflictTable, ScopeQueries, Store):
                         yield conn
             except _DRIVER_ERRORS as exc:
                 raise StoreError(f"{action} failed: {describe_error(exc)}") from exc
+            finally:
+                if self.on_query is not None:
+                    self.on_query(action, time.perf_counter() - started)
 
     def _insert(self, table: Any) -> Any:
         """The dialect's INSERT, which has ``on_conflict_do_update`` on both engines."""

@@ -7,7 +7,7 @@ from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Row, select, update
+from sqlalchemy import Row, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sync.store.records import ConflictRecord
@@ -66,6 +66,15 @@ class ConflictTable:
         async with self._transaction("list_conflicts") as conn:
             result = await conn.execute(query.order_by(conflicts.c.id).limit(limit))
             return [_record(row) for row in result]
+
+    async def count_conflicts(self, tenant: str) -> dict[tuple[str, str | None, str], int]:
+        query = (
+            select(conflicts.c.kind, conflicts.c.code, conflicts.c.status, func.count())
+            .where(conflicts.c.tenant == tenant)
+            .group_by(conflicts.c.kind, conflicts.c.code, conflicts.c.status)
+        )
+        async with self._transaction("count_conflicts") as conn:
+            return {(kind, code, status): int(count) for kind, code, status, count in await conn.execute(query)}
 
     async def get_conflict(self, tenant: str, conflict_id: int) -> ConflictRecord | None:
         async with self._transaction("get_conflict") as conn:

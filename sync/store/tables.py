@@ -118,14 +118,26 @@ class ProjectionSequenceRow(Base):
 
 
 class DeviceRow(Base):
-    """A device known to the hub: who uses it and when it was last connected."""
+    """A device known to the hub: who uses it, when it was seen and synced, what it follows, whether it is revoked."""
 
     __tablename__ = "devices"
+    __table_args__ = (
+        Index("ix_devices_revoked_at", "revoked_at"),
+        Index("ix_devices_tenant_user", "tenant", "user"),
+    )
 
     tenant: Mapped[str] = mapped_column(String(128), primary_key=True)
     device: Mapped[str] = mapped_column(String(256), primary_key=True)
     user: Mapped[str] = mapped_column(String(256))
     last_seen_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    first_seen_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    client_version: Mapped[str] = mapped_column(String(120), server_default="")
+    last_synced_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    """The last time the hub acknowledged an update of this device (SyncStatus(true))."""
+    documents: Mapped[list[str] | None] = mapped_column(JsonBody)
+    scopes: Mapped[list[str] | None] = mapped_column(JsonBody)
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    revoked_by: Mapped[str | None] = mapped_column(String(256))
 
 
 class ConflictRow(Base):

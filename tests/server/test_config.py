@@ -50,6 +50,11 @@ def test_every_server_variable_is_parsed() -> None:
             "FIELDSYNC_JWT_AUDIENCE": "fieldsync-api",
             "FIELDSYNC_JWT_ISSUER": "https://idp.example/",
             "FIELDSYNC_JWT_ALGORITHMS": "hs256, RS256",
+            "FIELDSYNC_LOG_FORMAT": "TEXT",
+            "FIELDSYNC_METRICS": "off",
+            "FIELDSYNC_METRICS_TOKEN": "scrape-me",
+            "FIELDSYNC_METRICS_PORT": "9100",
+            "FIELDSYNC_ADMIN_TOKEN": "ey.admin.jwt",
         }
     )
     assert settings == Settings(
@@ -65,6 +70,11 @@ def test_every_server_variable_is_parsed() -> None:
         jwt_audience="fieldsync-api",
         jwt_issuer="https://idp.example/",
         jwt_algorithms=("HS256", "RS256"),
+        log_format="text",
+        metrics="off",
+        metrics_token="scrape-me",
+        metrics_port=9100,
+        admin_token="ey.admin.jwt",
     )
 
 
@@ -221,3 +231,28 @@ def test_claim_names_are_read_and_checked() -> None:
     assert claim_names(settings) == ClaimNames(roles="https://acme.example/roles", device="sid", teams="groups")
     with pytest.raises(ConfigError, match="must be four different claims"):
         load_settings({"FIELDSYNC_JWT_TEAMS_CLAIM": "roles"})
+
+
+@pytest.mark.parametrize(("environ", "message"), [
+    ({"FIELDSYNC_LOG_FORMAT": "yaml"}, "FIELDSYNC_LOG_FORMAT must be one of json, text"),
+    ({"FIELDSYNC_METRICS": "maybe"}, "FIELDSYNC_METRICS must be on or off"),
+    ({"FIELDSYNC_METRICS_PORT": "0"}, "FIELDSYNC_METRICS_PORT must be between 1 and 65535"),
+    ({"FIELDSYNC_METRICS_PORT": "x"}, "FIELDSYNC_METRICS_PORT must be an int"),
+    ({"FIELDSYNC_METRICS_PORT": "8765"}, "FIELDSYNC_METRICS_PORT must differ from FIELDSYNC_PORT"),
+])
+def test_operator_settings_are_validated(environ: dict[str, str], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        load_settings(environ)
+
+
+def test_logs_are_json_in_production_and_text_in_development_unless_chosen() -> None:
+    assert load_settings({"FIELDSYNC_ENV": "production", "FIELDSYNC_JWT_SECRET": SECRET}).json_logs
+    assert not load_settings({}).json_logs
+    assert load_settings({"FIELDSYNC_LOG_FORMAT": "json"}).json_logs
+    assert not load_settings({"FIELDSYNC_ENV": "production", "FIELDSYNC_JWT_SECRET": SECRET,
+                              "FIELDSYNC_LOG_FORMAT": "text"}).json_logs
+
+
+def test_scrape_and_admin_tokens_are_redacted() -> None:
+    view = describe(load_settings({"FIELDSYNC_METRICS_TOKEN": "scrape-me", "FIELDSYNC_ADMIN_TOKEN": "ey.a.b"}))
+    assert view["metrics_token"] == view["admin_token"] == "<redacted>"

@@ -1,4 +1,4 @@
-"""Each refusal is logged once at info, with its code, device and document, and never the token."""
+"""Sockets opened and closed, and each refusal, logged once at info with structured fields, never the token."""
 
 from __future__ import annotations
 
@@ -49,3 +49,19 @@ async def test_a_connection_closed_for_a_bad_frame_is_logged(tmp_path: Path, cap
         await conn.finish()
     (line,) = [record.getMessage() for record in caplog.records if record.name == "sync.refusals"]
     assert line.startswith("refused connection: code=unsupported_message")
+
+
+async def test_opened_and_closed_sockets_are_logged_with_their_identity_and_fields(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="sync.connections")
+    async with running_hub(tmp_path) as hub:
+        conn = Connection(hub)
+        await conn.open(NAME, token(sub="tech-7", device="tablet-3"))
+        await conn.finish()
+    opened, closed = [r for r in caplog.records if r.name == "sync.connections"]
+    assert opened.event == "connection_opened" and opened.node == hub.node_id  # type: ignore[attr-defined]
+    assert opened.connection.startswith(hub.node_id + "-")  # type: ignore[attr-defined]
+    assert closed.event == "connection_closed" and closed.connection == opened.connection  # type: ignore[attr-defined]
+    assert (closed.tenant, closed.user, closed.device) == ("acme", "tech-7", "tablet-3")  # type: ignore[attr-defined]
+    assert closed.frames_in >= 2 and closed.levelno == logging.INFO  # type: ignore[attr-defined]
