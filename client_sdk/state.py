@@ -6,7 +6,7 @@ from enum import StrEnum
 
 import msgspec
 
-from client_sdk.events import OutboxEntry
+from client_sdk.events import OutboxEntry, RejectedEntry
 
 
 class SyncState(StrEnum):
@@ -121,6 +121,31 @@ class ScopeUpdated(msgspec.Struct, frozen=True, tag=True):
     """The hub sent the whole member list (a first subscription, or a version too old to send changes)."""
 
 
+class WriteRejected(msgspec.Struct, frozen=True, tag=True):
+    """The hub refused local edits because the token cannot reach the record (any more): not applied, kept
+    in the hub's review queue, and kept on the device (``LocalReplica.rejected``), never sent again."""
+
+    document: str
+    code: str
+    """Why the hub refused the document: ``forbidden`` or ``access_revoked``."""
+    entries: tuple[RejectedEntry, ...]
+
+
+class TokenRefreshed(msgspec.Struct, frozen=True, tag=True):
+    """The token provider gave a new token; the documents open on the socket are authenticated again with it."""
+
+    expires_at: float | None
+    """Its ``exp`` (Unix seconds), ``None`` when it has none the client can read."""
+
+
+class TokenRefreshFailed(msgspec.Struct, frozen=True, tag=True):
+    """The token provider raised (or gave no token); it is asked again after ``delay`` seconds."""
+
+    attempt: int
+    error: str
+    delay: float
+
+
 SyncEvent = (StateChanged | ReconnectScheduled | Connected | Disconnected | DocumentSynced | Acknowledged
-             | ErrorReported | SyncProgress | ScopeUpdated)
+             | ErrorReported | SyncProgress | ScopeUpdated | WriteRejected | TokenRefreshed | TokenRefreshFailed)
 """Everything ``SyncClient.on_event`` callbacks receive; dispatch with ``match``."""
