@@ -73,9 +73,16 @@ async def test_a_reassigned_technician_loses_the_order_within_a_second_and_recei
     await desk.records.set(PUMP, title="Pump 3, second visit")
     await desk.client.wait_synced(10)
     await tech.records.append(VALVE, "notes", {"text": "valve greased"})
+    await tech.records.append(PUMP, "notes", {"text": "typed after the order was gone"})
     await tech.client.wait_for(lambda c: c.pending == 0, 10)
     assert (await tech.records.open(PUMP)).body["title"] == "Pump 3", "nothing more of the order reached it"
     assert notes((await stored_doc(hub_on_store.database_url, "acme", VALVE))[0]) == ["valve greased"]
+    # an edit of the lost order is not stuck in the outbox: sent once, kept for review, kept on the device
+    (event,) = [e for e in tech.events if isinstance(e, WriteRejected)]
+    assert (event.document, event.code) == (PUMP, "access_revoked")
+    assert [e.id for e in await tech.replica.rejected()] == [e.id for e in event.entries]
+    (row,) = await review_queue(hub_on_store, PUMP)
+    assert notes(kept_update(row)) == ["typed after the order was gone"]
 
 
 async def test_an_edit_made_offline_before_the_reassignment_was_known_ends_in_the_review_queue_and_on_the_device(
@@ -238,3 +245,30 @@ async def test_a_static_token_that_expires_on_the_open_socket_makes_wait_synced_
     tech.client.set_token(hub.token(sub="tech-1", device="tablet-1"))
     await tech.client.wait_synced(10)
     assert notes((await stored_doc(hub.database_url, "acme", VALVE))[0]) == ["after the expiry"]
+
+
+async def test_a_new_token_set_by_the_app_re_authenticates_the_open_socket(hub: HubProcess, devices: Devices) -> None:
+    await seed(hub, {VALVE: {"status": "OPEN", "technician": "tech-1"}})
+    short = hub.token(sub="tech-1", device="tablet-1", ttl_seconds=2)
+    tech = await devices.make(hub, "tablet-1", user="tech-1", token=short)
+    await tech.replica.follow(VALVE)
+    await tech.sync()
+    tech.client.set_token(hub.token(sub="tech-1", device="tablet-1"))
+    await asyncio.sleep(max(0.0, (token_expiry(short) or 0) - time.time()) + 0.5)  # past the first token's end
+    await tech.records.append(VALVE, "notes", {"text": "still served"})
+    await tech.client.wait_synced(10)
+    assert not any(isinstance(e, Disconnected) for e in tech.events), "the same socket, under the new token"
+    assert notes((await stored_doc(hub.database_url, "acme", VALVE))[0]) == ["still served"]
+
+
+async def test_a_provider_token_the_hub_refuses_outright_stops_the_client_loudly(
+        hub: HubProcess, devices: Devices) -> None:
+    async def expired_login() -> str:
+        return hub.token(sub="tech-1", device="tablet-1", ttl_seconds=-60)
+
+    tech = await devices.make(hub, "tablet-1", user="tech-1", token=expired_login)
+    await tech.records.create("work_order", "WO-1", {"status": "OPEN", "technician": "tech-1"})
+    tech.client.start()
+    with pytest.raises(AuthRejected, match="token_expired"):
+        await tech.client.wait_synced(5)
+    assert not tech.client.running and tech.client.pending == 1, "never accepted: no loop, the edit kept"
