@@ -4,8 +4,9 @@ A *token provider* is an async callable that returns a fresh token (as PowerSync
 the app's login code, asking its identity provider. The client reads the token's ``exp`` (the JWT payload,
 decoded without verifying: the hub verifies) and asks for the next one ``margin`` seconds before it expires,
 never sooner than half way through what was left of the token's life when it came (so a short-lived token
-does not make the client ask again and again). A provider that raises is asked again after a backoff delay,
-for ever, and each failure is reported; it never ends the client.
+does not make the client ask again and again; a device whose clock runs ahead, so that a fresh token already
+looks expired, goes by the token's ``iat``). A provider that raises is asked again after a backoff delay, for
+ever, and each failure is reported; it never ends the client.
 """
 
 from __future__ import annotations
@@ -24,8 +25,16 @@ TokenProvider = Callable[[], Awaitable[str]]
 """Returns a token for the hub (a JWT with ``exp``); may raise, and is then asked again later."""
 
 
+#: Seconds: the provider is never asked again sooner than this after it gave a token.
+MIN_REFRESH = 0.5
+
+
 def token_expiry(token: str) -> float | None:
     """The ``exp`` claim of JWT ``token`` in Unix seconds, read without verifying; ``None`` without one."""
+    return _claim(token, "exp")
+
+
+def _claim(token: str, name: str) -> float | None:
     parts = token.split(".")
     if len(parts) != 3:
         return None
@@ -33,8 +42,8 @@ def token_expiry(token: str) -> float | None:
         payload = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
     except (ValueError, binascii.Error):  # not base64, not UTF-8 or not JSON: the hub will say what it thinks
         return None
-    exp = payload.get("exp") if isinstance(payload, dict) else None
-    return float(exp) if isinstance(exp, int | float) and not isinstance(exp, bool) else None
+    value = payload.get(name) if isinstance(payload, dict) else None
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
 class Credentials:
@@ -73,7 +82,11 @@ class Credentials:
         # a token no newer than the last one (a provider's cache) is not asked for again before it expires
         if self.expires_at is not None and (previous is None or self.expires_at > previous):
             now = self._wall_clock()
-            self._refresh_at = max(self.expires_at - self.margin, now + (self.expires_at - now) / 2)
+            left = self.expires_at - now
+            issued = _claim(token, "iat")
+            if left <= 0 and issued is not None and issued < self.expires_at:
+                left = self.expires_at - issued  # the device's clock is ahead: go by the token's own lifetime
+            self._refresh_at = now + max(left - self.margin, left / 2, MIN_REFRESH)
 
     def replace(self, token: str) -> None:
         """Use ``token`` from now on (``SyncClient.set_token``)."""

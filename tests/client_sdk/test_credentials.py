@@ -70,6 +70,18 @@ async def test_a_provider_is_asked_a_margin_before_expiry_and_never_sooner_than_
     assert [type(e) for e in events] == [TokenRefreshed] * 3
 
 
+async def test_a_device_whose_clock_runs_ahead_goes_by_the_token_s_own_lifetime() -> None:
+    clock, events = Clock(), []
+    clock.now = NOW + 900  # fifteen minutes ahead of the identity provider
+    issued = [NOW, NOW + 1]
+    creds = credentials(lambda: _value(token(600, issued.pop(0))), clock, events)
+    await creds.current()
+    assert creds.seconds_to_refresh() == 600 - 60, "not at once, and not again and again"
+    clock.now += 540
+    await creds.renew()
+    assert creds.seconds_to_refresh() == 540
+
+
 async def test_a_provider_that_gives_the_same_token_again_is_not_asked_before_it_expires() -> None:
     clock, events = Clock(), []
     cached = token(120)
