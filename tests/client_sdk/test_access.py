@@ -272,3 +272,34 @@ async def test_a_provider_token_the_hub_refuses_outright_stops_the_client_loudly
     with pytest.raises(AuthRejected, match="token_expired"):
         await tech.client.wait_synced(5)
     assert not tech.client.running and tech.client.pending == 1, "never accepted: no loop, the edit kept"
+
+
+@pytest.mark.hub_env(FIELDSYNC_ACCESS_FILE=str(DEFAULT_ACCESS_FILE), FIELDSYNC_MESSAGES_PER_SECOND="10",
+                     FIELDSYNC_MESSAGE_BURST="12")
+async def test_rejected_writes_refused_for_the_device_s_rate_are_sent_again_and_each_kept_once(
+        hub: HubProcess, devices: Devices) -> None:
+    await seed(hub, {PUMP: {"status": "OPEN", "technician": "tech-2"}, VALVE: {"status": "OPEN", "technician": "tech-1"}})
+    tech = await devices.make(hub, "tablet-1", user="tech-1", coalesce_ms=0)
+    await tech.replica.follow(PUMP, VALVE)  # the pump's order went to another technician while it was offline
+    await tech.replica.apply_remote(PUMP, (await stored_doc(hub.database_url, "acme", PUMP))[0].get_update())
+    for i in range(20):
+        await tech.records.append(PUMP, "notes", {"text": f"offline note {i}"})
+    typed = [e.id for e in await tech.replica.pending()]
+    tech.client.start()
+    await tech.client.wait_for(lambda c: c.replica.rejected_count() == 20, 20)
+
+    assert any(isinstance(e, ErrorReported) and e.error.code == "rate_limited" for e in tech.events), "it was held"
+    assert sorted(e.id for e in await tech.replica.rejected(PUMP)) == typed and tech.client.pending == 0
+    rows = await eventually(lambda: _rows_when(hub, PUMP, 20), 10)
+    await asyncio.sleep(0.5)
+    assert len(await review_queue(hub, PUMP)) == 20, "each kept once by the hub"
+    together, _ = await stored_doc(hub.database_url, "acme", PUMP)
+    for row in rows:
+        together.apply_update(base64.b64decode(row.values[0]["update"]))
+    assert notes(together) == [f"offline note {i}" for i in range(20)], "with all its content"
+
+
+async def _rows_when(hub: HubProcess, name: str, count: int) -> list:
+    rows = await review_queue(hub, name)
+    assert len(rows) <= count, f"{len(rows)} rows: an entry was kept twice"
+    return rows if len(rows) == count else []
