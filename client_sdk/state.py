@@ -40,7 +40,8 @@ class SyncError(msgspec.Struct, frozen=True, kw_only=True):
     """A problem reported by the hub or met on the way to it."""
 
     code: str
-    """A ``sync.protocol.codes.ErrorCode`` value, ``close_<code>`` for a closed socket, or ``unreachable``."""
+    """A ``sync.protocol.codes.ErrorCode`` value, ``close_<code>`` for a closed socket, ``unreachable``, or
+    ``token_unavailable`` (the token provider failed; it is asked again)."""
     message: str
     document: str | None = None
     """The document concerned (``$scopes`` for a scope subscription's)."""
