@@ -20,7 +20,7 @@ from client_sdk.credentials import token_expiry
 from client_sdk.state import TokenRefreshed, TokenRefreshFailed, WriteRejected
 from sync.access import DEFAULT_ACCESS_FILE
 from sync.store import SqlStore
-from tests.client_sdk.devices import FAST, Device, Devices, eventually, seed
+from tests.client_sdk.devices import FAST, Device, Devices, eventually, holds, seed
 from tests.support.hub import HubProcess
 from tests.support.stored import stored_doc
 
@@ -119,6 +119,31 @@ async def test_an_edit_made_offline_before_the_reassignment_was_known_ends_in_th
     await tech.client.wait_for(lambda c: c.state is SyncState.SYNCING and c.status.documents == 2, 10)
     await asyncio.sleep(0.5)
     assert len(await review_queue(hub, PUMP)) == 1 and sum(isinstance(e, WriteRejected) for e in tech.events) == 1
+
+
+async def test_an_order_that_left_the_technician_s_scope_keeps_its_rejected_edit_until_the_app_dismisses_it(
+        hub: HubProcess, devices: Devices) -> None:
+    await seed(hub, {PUMP: {"status": "OPEN", "technician": "tech-1", "title": "Pump 3"}})
+    tech = await devices.make(hub, "tablet-1", user="tech-1")
+    desk = await devices.make(hub, "desk", user="sup-1", roles=("supervisor",))
+    await tech.client.follow("my_work_orders")
+    await desk.replica.follow(PUMP)
+    await tech.sync()
+    await desk.sync()
+    await tech.go_offline()
+    await tech.records.append(PUMP, "notes", {"text": "typed offline"})
+    await desk.records.set(PUMP, technician="tech-2")
+    await desk.client.wait_synced(10)
+
+    tech.client.start()
+    (event,) = await eventually(lambda: [e for e in tech.events if isinstance(e, WriteRejected)], 10)
+    await eventually(lambda: PUMP not in tech.replica.followed(), 10)
+    assert (event.document, event.code) == (PUMP, "forbidden")
+    assert (await tech.records.open(PUMP)).body["notes"][0]["text"] == "typed offline", "kept: not dismissed yet"
+    await tech.replica.dismiss_rejected([e.id for e in event.entries])
+    assert not await holds(tech, PUMP), "dismissed: it goes, as the scope said"
+    (row,) = await eventually(lambda: review_queue(hub, PUMP), 5)
+    assert notes(kept_update(row)) == ["typed offline"]
 
 
 def provider_of(hub: HubProcess, ttl: int, *, cached: bool = False):  # type: ignore[no-untyped-def]
