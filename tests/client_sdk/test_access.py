@@ -252,6 +252,30 @@ async def test_a_failing_provider_is_asked_again_with_backoff_and_reported_until
     assert notes((await stored_doc(hub.database_url, "acme", VALVE))[0]) == ["typed after the login came back"]
 
 
+async def test_a_provider_failing_at_refresh_time_is_retried_while_the_device_goes_on_and_nothing_is_lost(
+        hub: HubProcess, devices: Devices) -> None:
+    await seed(hub, {VALVE: {"status": "OPEN", "technician": "tech-1"}})
+    answers = ["short", "down", "down", "down", "down", "down", "long"]
+
+    async def provider() -> str:
+        answer = answers.pop(0) if len(answers) > 1 else answers[0]
+        if answer == "down":
+            await asyncio.sleep(0.3)
+            raise TimeoutError("identity provider timed out")
+        return hub.token(sub="tech-1", device="tablet-1", ttl_seconds=2 if answer == "short" else 3600)
+
+    tech = await devices.make(hub, "tablet-1", user="tech-1", token=provider,
+                              config=replace(FAST, token_refresh_margin=1.0))
+    await tech.replica.follow(VALVE)
+    await tech.sync()
+    texts = await edit_across(tech, VALVE, seconds=4)
+    await tech.client.wait_synced(10)
+
+    assert sum(isinstance(e, TokenRefreshFailed) for e in tech.events) == 5 and tech.client.running
+    assert notes((await stored_doc(hub.database_url, "acme", VALVE))[0]) == texts, "nothing lost"
+    assert set(acknowledged_ids(tech).values()) == {1}
+
+
 async def test_a_static_token_that_expires_on_the_open_socket_makes_wait_synced_raise_at_once(
         hub: HubProcess, devices: Devices) -> None:
     await seed(hub, {VALVE: {"status": "OPEN", "technician": "tech-1"}})
