@@ -271,7 +271,9 @@ async def test_a_provider_failing_at_refresh_time_is_retried_while_the_device_go
     texts = await edit_across(tech, VALVE, seconds=4)
     await tech.client.wait_synced(10)
 
-    assert sum(isinstance(e, TokenRefreshFailed) for e in tech.events) == 5 and tech.client.running
+    # (a call cut short when the hub ended the token and the connection with it is not a failure)
+    assert answers == ["long"] and sum(isinstance(e, TokenRefreshFailed) for e in tech.events) >= 4
+    assert tech.client.running
     assert notes((await stored_doc(hub.database_url, "acme", VALVE))[0]) == texts, "nothing lost"
     assert set(acknowledged_ids(tech).values()) == {1}
 
