@@ -25,6 +25,8 @@ class SyncConfig:
     """Seconds before re-sending updates the hub refused for a passing reason (store down, rate limit)."""
     max_inflight_per_document: int = 16
     """Update frames of one document sent and not yet acknowledged, at most (the hub limits a device's rate)."""
+    token_refresh_margin: float = 60.0
+    """Seconds before a provider's token expires at which the next one is asked for (a fixed token is never)."""
     client_name: str = "fieldsync-client-sdk"
     """Sent with every Auth, for the hub's logs."""
 
@@ -38,5 +40,7 @@ class SyncConfig:
         for name in ("connect_timeout", "refusal_retry"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be positive")
+        if self.token_refresh_margin < 0:
+            raise ValueError("token_refresh_margin must not be negative")
         if self.max_inflight_per_document < 1:
             raise ValueError("max_inflight_per_document must be at least 1")

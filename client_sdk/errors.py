@@ -44,7 +44,10 @@ class AuthRejected(SyncFailed):
     """The hub refused the token itself (``token_invalid``, ``token_expired``, ``tenant_mismatch``...).
 
     The client stops reconnecting when it receives one: retrying cannot help until the app supplies a new
-    token with ``SyncClient.set_token``.
+    token with ``SyncClient.set_token``. With a token provider, a token the hub had accepted and then ended
+    (it expired) is replaced from the provider at once instead; one refused outright stops the client too.
+    ``forbidden`` for every document before any was accepted is reported as one as well (the token's roles
+    reach nothing).
     """
 
     def __init__(self, code: str, reason: str) -> None:

@@ -72,3 +72,23 @@ class OutboxEntry(msgspec.Struct, frozen=True, kw_only=True):
     base_state_vector: bytes
     """The document's state vector just before the entry's first edit."""
     created_at: float
+
+
+class RejectedEntry(msgspec.Struct, frozen=True, kw_only=True):
+    """A local update the hub refused to apply because the token could not reach its record (any more).
+
+    The hub keeps it in its review queue; the device keeps it here (``LocalReplica.rejected``) and in the
+    local document, and never sends it again.
+    """
+
+    id: int
+    """The id it had in the outbox."""
+    document: str
+    update: bytes
+    created_at: float
+    """When the edit was made (Unix seconds)."""
+    code: str
+    """Why the hub refused the document: ``forbidden`` or ``access_revoked``."""
+    reason: str
+    rejected_at: float
+    """When the hub's refusal of the entry reached the device (Unix seconds)."""

@@ -6,7 +6,7 @@ from enum import StrEnum
 
 import msgspec
 
-from client_sdk.events import OutboxEntry
+from client_sdk.events import OutboxEntry, RejectedEntry
 
 
 class SyncState(StrEnum):
@@ -40,7 +40,8 @@ class SyncError(msgspec.Struct, frozen=True, kw_only=True):
     """A problem reported by the hub or met on the way to it."""
 
     code: str
-    """A ``sync.protocol.codes.ErrorCode`` value, ``close_<code>`` for a closed socket, or ``unreachable``."""
+    """A ``sync.protocol.codes.ErrorCode`` value, ``close_<code>`` for a closed socket, ``unreachable``, or
+    ``token_unavailable`` (the token provider failed; it is asked again)."""
     message: str
     document: str | None = None
     """The document concerned (``$scopes`` for a scope subscription's)."""
@@ -121,6 +122,31 @@ class ScopeUpdated(msgspec.Struct, frozen=True, tag=True):
     """The hub sent the whole member list (a first subscription, or a version too old to send changes)."""
 
 
+class WriteRejected(msgspec.Struct, frozen=True, tag=True):
+    """The hub refused local edits because the token cannot reach the record (any more): not applied, kept
+    in the hub's review queue, and kept on the device (``LocalReplica.rejected``), never sent again."""
+
+    document: str
+    code: str
+    """Why the hub refused the document: ``forbidden`` or ``access_revoked``."""
+    entries: tuple[RejectedEntry, ...]
+
+
+class TokenRefreshed(msgspec.Struct, frozen=True, tag=True):
+    """The token provider gave a new token; the documents open on the socket are authenticated again with it."""
+
+    expires_at: float | None
+    """Its ``exp`` (Unix seconds), ``None`` when it has none the client can read."""
+
+
+class TokenRefreshFailed(msgspec.Struct, frozen=True, tag=True):
+    """The token provider raised (or gave no token); it is asked again after ``delay`` seconds."""
+
+    attempt: int
+    error: str
+    delay: float
+
+
 SyncEvent = (StateChanged | ReconnectScheduled | Connected | Disconnected | DocumentSynced | Acknowledged
-             | ErrorReported | SyncProgress | ScopeUpdated)
+             | ErrorReported | SyncProgress | ScopeUpdated | WriteRejected | TokenRefreshed | TokenRefreshFailed)
 """Everything ``SyncClient.on_event`` callbacks receive; dispatch with ``match``."""

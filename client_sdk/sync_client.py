@@ -2,7 +2,12 @@
 
 It owns one background task. That task connects, runs a ``DeviceSession`` with a heartbeat until the
 connection ends, and reconnects after a backoff delay, for ever unless the hub refuses the token (then it
-stops and reports ``AuthRejected`` until ``set_token``) or ``max_attempts`` is reached. The state it exposes
+stops and reports ``AuthRejected`` until ``set_token``) or ``max_attempts`` is reached.
+
+The token is a string, or a provider (``client_sdk.credentials``): an async callable the client asks for a
+fresh token before the current one expires, re-authenticating every open document with it on the same
+socket. When the hub ends a token the provider gave and the hub had accepted (``token_expired``), the client
+asks for a new one and reconnects at once; a provider's token refused outright stops it as a string would. The state it exposes
 (offline, connecting, syncing, synced), the pending count and the last error change only through
 ``_set_state`` and ``_report``, and every change is also an event.
 
@@ -20,18 +25,21 @@ import contextlib
 import logging
 import random as _random
 import time
-from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from typing import Any, TypeVar
 
 from client_sdk.backoff import Backoff
+from client_sdk.nodes import HubNodes
 from client_sdk.config import SyncConfig
+from client_sdk.credentials import Credentials, TokenProvider
+from client_sdk.timeouts import sync_timeout
 from client_sdk.errors import AuthRejected, HubProtocolError, LinkDead, ReplicaError, SyncFailed, SyncTimeout
 from client_sdk.events import Listeners
 from client_sdk.replica import LocalReplica, ScopeChange, subscription_id
-from client_sdk.session import OPEN_ERRORS, Connection, DeviceSession, SessionContext, Traffic
+from client_sdk.session import OPEN_ERRORS, TOKEN_CODES, Connection, DeviceSession, SessionContext, Traffic
 from client_sdk.state import (
     ClientStatus, Connected, Disconnected, ErrorReported, ReconnectScheduled, StateChanged, SyncError, SyncEvent,
-    SyncProgress, SyncState, check_transition,
+    SyncProgress, SyncState, TokenRefreshFailed, check_transition,
 )
 
 log = logging.getLogger(__name__)
@@ -45,24 +53,27 @@ class SyncClient:
     ``url`` may be several hub nodes' URLs (or one load-balanced URL): the client uses one at a time and, when
     a node cannot be reached or its connection ends, tries the next one at once, then backs off once it has
     tried them all; on every node it resumes by state vectors and sends only what is still unacknowledged.
+    ``token`` is the token string, or a provider: an async callable returning a fresh one (see the module).
 
     ``clock`` (monotonic seconds: when the link was last heard from), ``random`` (uniform in [0, 1), the
     backoff's jitter) and ``sleep`` (the backoff's wait) are injectable so tests can drive heartbeat and
     backoff without waiting. Pacing inside a connection (retries after refusals) runs on the event loop's time.
     """
 
-    def __init__(self, replica: LocalReplica, url: str | Sequence[str], token: str, *, config: SyncConfig | None = None,
+    def __init__(self, replica: LocalReplica, url: str | Sequence[str], token: str | TokenProvider, *,
+                 config: SyncConfig | None = None,
                  clock: Callable[[], float] = time.monotonic, random: Callable[[], float] = _random.random,
                  sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
         self.replica = replica
-        self.urls: tuple[str, ...] = (url,) if isinstance(url, str) else tuple(url)
-        if not self.urls or not all(isinstance(u, str) and u for u in self.urls):
-            raise ValueError("SyncClient needs at least one hub URL")
-        self._node = 0
+        self.nodes = HubNodes(url)
         self.config = config or SyncConfig()
         self.traffic = Traffic()
         """Bytes and frames over every connection so far."""
-        self._token = token
+        self._credentials = Credentials(
+            token, margin=self.config.token_refresh_margin, report=self._report_event, sleep=sleep,
+            backoff=Backoff(self.config.backoff_base, self.config.backoff_cap, random=random))
+        self._accepted = False
+        """The last connection's token was accepted for some document."""
         self._clock = clock
         self._sleep = sleep
         self._backoff = Backoff(self.config.backoff_base, self.config.backoff_cap,
@@ -158,26 +169,7 @@ class SyncClient:
         return SyncFailed(first.code, first.message + more, document=first.document)
 
     def _timeout(self, timeout: float | None) -> SyncTimeout:
-        """What was still pending when a wait ran out of time, for its error."""
-        pending = {name: self.replica.pending_count(name) for name in self.replica.pending_documents()}
-        parts = [f"not done after {timeout} s (the client is {self._state.value})"]
-        if pending:
-            total = sum(pending.values())
-            parts.append(f"{total} outbox {'entry' if total == 1 else 'entries'} unacknowledged "
-                         f"({_some(f'{name}: {n}' for name, n in pending.items())})")
-        session = self._session
-        if session is not None:
-            states = session.unsynced()
-            unsynced = list(states)
-            if states:
-                parts.append(f"not in sync: {_some(f'{name} ({state.value})' for name, state in states.items())}")
-        else:
-            unsynced = self.replica.followed()
-            if unsynced:
-                parts.append(f"followed, not synced: {_some(unsynced)}")
-        error = self._last_error
-        parts.append("last error: " + (f"{error.code} ({error.document or '-'}): {error.message}" if error else "none"))
-        return SyncTimeout("; ".join(parts), pending=pending, unsynced=unsynced, last_error=error)
+        return sync_timeout(timeout, self._state, self.replica, self._session, self._last_error)
 
     # -- scopes ----------------------------------------------------------------------------------------
 
@@ -246,8 +238,13 @@ class SyncClient:
         await self.close()
 
     def set_token(self, token: str) -> None:
-        """Use ``token`` from the next connection on; restarts a client that stopped on a refused token."""
-        self._token = token
+        """Use ``token`` from now on: the open documents are authenticated again with it on the same socket.
+
+        Restarts a client that stopped on a refused token.
+        """
+        self._credentials.replace(token)
+        if self._session is not None:
+            self._session.reauthenticate()
         if self._task is not None and self._task.done():
             self.start()
 
@@ -259,6 +256,7 @@ class SyncClient:
                        or self.replica.scopes.subscriptions()):
                 self._work.clear()
                 await self._work.wait()  # nothing to sync: do not hold a socket the hub would time out
+            await self._credentials.current()  # a provider is asked (again and again, if it fails) while offline
             self._set_state(SyncState.CONNECTING)
             url = self.url
             try:
@@ -271,14 +269,17 @@ class SyncClient:
                     await self._serve(conn)
                 except AuthRejected as exc:
                     self._set_state(SyncState.OFFLINE)
-                    self._stop_for_good(exc)
-                    return
+                    if not (self._credentials.renewable and self._accepted and exc.code in TOKEN_CODES):
+                        self._stop_for_good(exc)
+                        return
+                    self._report(SyncError(code=exc.code, message=exc.message))
+                    self._credentials.drop()
+                    continue  # the provider's next token, at once
                 except Exception as exc:  # a field device keeps trying; the bug is logged with its trace
                     log.exception("sync connection failed")
                     self._report(SyncError(code="client_error", message=f"{type(exc).__name__}: {exc}"))
             self._set_state(SyncState.OFFLINE)
-            self._node = (self._node + 1) % len(self.urls)
-            if self._node != 0:
+            if self.nodes.next():
                 continue  # another node is there to try at once; the backoff paces whole rounds of them
             delay = self._backoff.next_delay()
             if delay is None:
@@ -290,20 +291,24 @@ class SyncClient:
     @property
     def url(self) -> str:
         """The hub URL in use (or tried next)."""
-        return self.urls[self._node]
+        return self.nodes.current
 
     async def _serve(self, conn: Connection) -> None:
-        session = DeviceSession(SessionContext(conn, self.replica, self._token, self.config, clock=time.monotonic,
-                                               report=self._report_event, changed=self._recompute))
+        credentials = self._credentials
+        session = DeviceSession(SessionContext(conn, self.replica, lambda: credentials.token or "", self.config,
+                                               clock=time.monotonic, report=self._report_event,
+                                               changed=self._recompute))
         self._session = session
         self._progress = None
         self._events.emit(Connected())
         self._set_state(SyncState.SYNCING)
+        self._accepted = False
         try:
             await _first_to_end(
                 conn.serve(session.handle),
                 session.run(),
                 conn.heartbeat(self.config.heartbeat_interval, self.config.heartbeat_timeout),
+                credentials.keep_fresh(session.reauthenticate),
             )
         except LinkDead as exc:
             conn.abort()
@@ -316,6 +321,7 @@ class SyncClient:
                 self._report(SyncError(code=f"close_{code}", message=conn.close_reason or "connection closed"))
         finally:
             self._session = None
+            self._accepted = session.accepted
             await conn.close()
             self._events.emit(Disconnected(conn.close_code, conn.close_reason))
 
@@ -356,6 +362,8 @@ class SyncClient:
         if isinstance(event, ErrorReported):
             self._last_error = event.error
             log.info("sync: %s (%s) %s", event.error.code, event.error.document or "-", event.error.message)
+        elif isinstance(event, TokenRefreshFailed):
+            self._last_error = SyncError(code="token_unavailable", message=f"the token provider failed: {event.error}")
         self._events.emit(event)
         self._changed.set()
 
@@ -374,13 +382,6 @@ class SyncClient:
         if self._session is not None:
             act(self._session)
         self._work.set()
-
-
-def _some(items: Iterable[str], most: int = 8) -> str:
-    """The first ``most`` of ``items``, joined, and how many more there are."""
-    items = list(items)
-    more = f", and {len(items) - most} more" if len(items) > most else ""
-    return ", ".join(items[:most]) + more
 
 
 async def _first_to_end(*coroutines: Coroutine[Any, Any, None]) -> None:

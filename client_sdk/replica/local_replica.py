@@ -24,10 +24,11 @@ from pycrdt import Doc, merge_updates
 from client_sdk.replica import projections, storage
 from client_sdk.replica.documents import DocumentStates
 from client_sdk.errors import RecordError, RecordNotFound, ReplicaError
-from client_sdk.events import ChangeOrigin, Listeners, OutboxEntry, RecordChange, RecordView
+from client_sdk.events import ChangeOrigin, Listeners, OutboxEntry, RecordChange, RecordView, RejectedEntry
 from client_sdk.replica.follows import Follows
 from client_sdk.names import record_type
 from client_sdk.replica.outbox import Outbox
+from client_sdk.replica.rejections import Rejections
 from client_sdk.replica.scope_following import ScopeFollowing
 from client_sdk.replica.scopes import ScopeChange, ScopeTable
 from conflict import Hlc, project_document
@@ -41,13 +42,14 @@ class LocalReplica:
     """Documents, outbox and projections of one device, in one SQLite file. Open with ``LocalReplica.open``."""
 
     def __init__(self, db: aiosqlite.Connection, path: Path, *, device: str, hlc: Hlc, outbox: Outbox,
-                 scopes: ScopeTable, follows: Follows, wall_clock: Callable[[], float]) -> None:
+                 rejections: Rejections, scopes: ScopeTable, follows: Follows, wall_clock: Callable[[], float]) -> None:
         self._db = db
         self.path = path
         self.device = device
         self.hlc = hlc
         """The device's hybrid logical clock; its last time is saved with every local edit."""
         self._outbox = outbox
+        self._rejections = rejections
         self.scopes = scopes
         """The followed sync scopes and their members (read it; change it through the methods below)."""
         self._follows = follows
@@ -55,8 +57,9 @@ class LocalReplica:
         self._docs = DocumentStates(db)
         self._wall_clock = wall_clock
         self._lock = asyncio.Lock()
+        # a document keeps its local copy while it has edits the hub has not stored or the app has not seen rejected
         self._scope_following = ScopeFollowing(db, self._lock, table=scopes, docs=self._docs, follows=follows,
-                                               outbox=outbox)
+                                               pending=lambda name: outbox.count(name) + rejections.count(name))
         self.on_change: Listeners[RecordChange] = Listeners()
         """One call per committed change of a record, local or remote."""
         self.on_outbox: Listeners[str] = Listeners()
@@ -84,17 +87,17 @@ class LocalReplica:
         """
         path = Path(path)
 
-        async def load(db: aiosqlite.Connection) -> tuple[Outbox, ScopeTable, Follows]:
-            tables = (Outbox(db, window=coalesce_ms / 1000, clock=clock, wall_clock=wall_clock), ScopeTable(db),
-                      Follows(db))
+        async def load(db: aiosqlite.Connection) -> tuple[Outbox, Rejections, ScopeTable, Follows]:
+            tables = (Outbox(db, window=coalesce_ms / 1000, clock=clock, wall_clock=wall_clock), Rejections(db),
+                      ScopeTable(db), Follows(db))
             for table in tables:
                 await table.load()
             return tables
 
-        db, last, (box, scopes, follows) = await storage.open_file(path, device, load)
+        db, last, (box, rejections, scopes, follows) = await storage.open_file(path, device, load)
         hlc = Hlc(device, lambda: int(wall_clock() * 1000), last=last)
-        replica = cls(db, path, device=device, hlc=hlc, outbox=box, scopes=scopes, follows=follows,
-                      wall_clock=wall_clock)
+        replica = cls(db, path, device=device, hlc=hlc, outbox=box, rejections=rejections, scopes=scopes,
+                      follows=follows, wall_clock=wall_clock)
         await replica._scope_following.sweep_leaving()  # a crash may have come between an acknowledgement and the sweep
         return replica
 
@@ -350,3 +353,37 @@ class LocalReplica:
         if self.scopes.leaving:
             await self._scope_following.sweep_leaving()
         return removed  # no event: the caller (the sync session) is the one who knows
+
+    # -- rejected writes (``rejections``) --------------------------------------------------------------
+
+    async def reject(self, ids: Iterable[int], code: str, reason: str) -> list[RejectedEntry]:
+        """Move outbox entries the hub refused for good (``code``: why it refused the document) to the rejected.
+
+        They are never sent again and stay until the app dismisses them. The local document keeps the edits:
+        what the user typed stays on screen, and nothing is undone behind the app's back.
+        """
+        async with self._lock:
+            async with storage.transaction(self._db):
+                removed, outbox_committed = await self._outbox.remove(ids)
+                kept, kept_committed = await self._rejections.add(removed, code, reason, self._wall_clock())
+            outbox_committed()
+            kept_committed()
+        return kept
+
+    async def rejected(self, name: str | None = None) -> list[RejectedEntry]:
+        """The rejected writes kept (of document ``name``), oldest edit first."""
+        async with self._lock:
+            return await self._rejections.entries(name)
+
+    def rejected_count(self, name: str | None = None) -> int:
+        return self._rejections.count(name)
+
+    async def dismiss_rejected(self, ids: Iterable[int]) -> list[RejectedEntry]:
+        """Forget rejected writes the app has dealt with; returns them. A document that left its scopes goes too."""
+        async with self._lock:
+            async with storage.transaction(self._db):
+                removed, committed = await self._rejections.remove(ids)
+            committed()
+        if self.scopes.leaving:
+            await self._scope_following.sweep_leaving()
+        return removed

@@ -16,7 +16,6 @@ from client_sdk.replica import projections, storage
 from client_sdk.replica.documents import DocumentStates
 from client_sdk.events import Listeners
 from client_sdk.replica.follows import Follows
-from client_sdk.replica.outbox import Outbox
 from client_sdk.replica.scopes import Departures, ScopeChange, ScopeTable, Subscription, subscription_id
 
 Change = Callable[[], Awaitable[tuple[ScopeChange, Callable[[], None]]]]
@@ -27,12 +26,12 @@ class ScopeFollowing:
     """The replica's side of sync scopes; ``LocalReplica`` holds one and shares its lock with it."""
 
     def __init__(self, db: aiosqlite.Connection, lock: asyncio.Lock, *, table: ScopeTable, docs: DocumentStates,
-                 follows: Follows, outbox: Outbox) -> None:
+                 follows: Follows, pending: Callable[[str], int]) -> None:
         self._db = db
         self._lock = lock
         self._table = table
         self._docs = docs
-        self._departures = Departures(followed=follows.__contains__, pending=outbox.count, forget=self._forget)
+        self._departures = Departures(followed=follows.__contains__, pending=pending, forget=self._forget)
         self.on_scope: Listeners[ScopeChange] = Listeners()
         """Called once per committed change of a subscription: followed, unfollowed, members updated."""
 

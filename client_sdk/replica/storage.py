@@ -1,7 +1,7 @@
 """The replica's SQLite file: opening it (WAL, ``synchronous=FULL``), its tables, its meta rows, its transactions.
 
 Each table belongs to the module that reads and writes it (``documents``, ``follows``, ``outbox``,
-``projections``, ``scopes``); this one creates them all when the file is opened, so a file is never half
+``projections``, ``rejections``, ``scopes``); this one creates them all when the file is opened, so a file is never half
 set up, and claims the file for one device for life.
 """
 
@@ -15,7 +15,7 @@ from typing import TypeVar
 
 import aiosqlite
 
-from client_sdk.replica import documents, follows, outbox, projections, scopes
+from client_sdk.replica import documents, follows, outbox, projections, rejections, scopes
 from client_sdk.errors import ReplicaError
 from conflict import HlcTimestamp
 
@@ -25,7 +25,7 @@ META_SCHEMA = "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT
 
 #: Every table of a replica file, created (if missing) each time one is opened.
 SCHEMA = "\n".join([META_SCHEMA, documents.SCHEMA, follows.SCHEMA, outbox.SCHEMA, projections.SCHEMA,
-                    scopes.SCHEMA])
+                    rejections.SCHEMA, scopes.SCHEMA])
 
 
 async def open_file(path: Path, device: str, load: Callable[[aiosqlite.Connection], Awaitable[T]],

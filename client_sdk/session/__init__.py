@@ -11,5 +11,6 @@ from __future__ import annotations
 from client_sdk.session.context import SessionContext
 from client_sdk.session.device_session import DeviceSession
 from client_sdk.session.hub_socket import OPEN_ERRORS, Connection, Traffic
+from client_sdk.session.refusals import TOKEN_CODES
 
-__all__ = ["OPEN_ERRORS", "Connection", "DeviceSession", "SessionContext", "Traffic"]
+__all__ = ["OPEN_ERRORS", "TOKEN_CODES", "Connection", "DeviceSession", "SessionContext", "Traffic"]

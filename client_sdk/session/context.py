@@ -18,7 +18,8 @@ class SessionContext:
 
     conn: Connection
     replica: LocalReplica
-    token: str
+    token: Callable[[], str]
+    """The token to authenticate with now (a provider's may change during the connection)."""
     config: SyncConfig
     clock: Callable[[], float]
     """Loop time, for pacing retries."""

@@ -15,6 +15,9 @@ one paced wave instead of a storm.
 Data flows one way: a local edit reaches the session through ``outbox_changed``; an acknowledgement goes
 from here to the replica, which does not call back.
 
+A document refused ``forbidden`` or ``access_revoked`` goes to ``RejectedWrites`` (``rejecting``). A new
+token authenticates every served document again on this socket (``reauthenticate``); nothing is re-sent.
+
 Followed sync scopes go through the ``$scopes`` control document (``ScopeChannel``): the documents a scope
 adds are opened on this connection at once, and those no longer followed are closed here (after their
 unacknowledged edits, if any, are stored).
@@ -29,9 +32,12 @@ from collections.abc import Iterable
 from client_sdk.errors import AuthRejected, ReplicaError
 from client_sdk.replica import ScopeChange
 from client_sdk.session.context import SessionContext
-from client_sdk.session.link import CLOSED, FLOWING, TRANSITIONS, UNANSWERED, Link, LinkState, Refused, covers
+from client_sdk.session.link import (
+    CLOSED, FLOWING, SERVED, TRANSITIONS, UNANSWERED, Link, LinkState, Refused, covers,
+)
 from client_sdk.session.refusals import BLOCKING_CODES, PASSING_CODES, TOKEN_CODES, denial_code
-from client_sdk.session.scope_channel import ScopeChannel
+from client_sdk.session.rejecting import LOST_ACCESS_CODES, RejectedWrites
+from client_sdk.session.scope_channel import ChannelState, ScopeChannel
 from client_sdk.state import Acknowledged, DocumentSynced, SyncError
 from sync.protocol import (
     EMPTY_UPDATE, Authenticated, AuthToken, Close, Frame, PermissionDenied, ProtocolError, Stateless, Sync, SyncStatus,
@@ -55,6 +61,8 @@ class DeviceSession:
         self._started = False
         """The documents followed when the connection opened have been opened."""
         self.scopes = ScopeChannel(ctx, open_documents=self._open, release_documents=self._release)
+        self.rejecting = RejectedWrites(ctx, may_send=self._may_send)
+        self.accepted = False  # the hub accepted the token for some document on this connection
 
     # -- what the client asks ----------------------------------------------------------------------
 
@@ -72,8 +80,8 @@ class DeviceSession:
 
     def refused(self) -> list[SyncError]:
         """Documents the hub refused for good on this connection: syncing them cannot complete here."""
-        return [SyncError(code=link.error[0], message=link.error[1], document=name)
-                for name, link in sorted(self.links.items()) if link.state is LinkState.DENIED and link.error]
+        return [SyncError(code=link.error[0], message=link.error[1], document=name) for name, link in
+                sorted(self.links.items()) if link.state in (LinkState.DENIED, LinkState.REJECTING) and link.error]
 
     def follow(self, name: str) -> None:
         """Open ``name`` on this connection (the run loop opens it)."""
@@ -92,6 +100,21 @@ class DeviceSession:
         self._release(change.unfollowed)
         self.ctx.wake.set()
         self.ctx.changed()
+
+    def reauthenticate(self) -> None:
+        """The client has a new token: every document served under an older one is authenticated again with it.
+
+        The hub answers ``Authenticated`` and keeps each document's exchange, so nothing is sent again; a
+        document whose Auth is still on its way is authenticated again once it is answered.
+        """
+        for link in self.links.values():
+            if link.state in SERVED and link.token != self.ctx.token():
+                self._send_auth(link)
+        self.scopes.reauthenticate()
+
+    def _send_auth(self, link: Link) -> None:
+        link.token = self.ctx.token()
+        self.ctx.conn.send(AuthToken(link.name, link.token, self.ctx.config.client_name))
 
     def outbox_changed(self, name: str) -> None:
         """A local edit of ``name`` went into the outbox."""
@@ -159,7 +182,7 @@ class DeviceSession:
             if link is None or link.state is not LinkState.QUEUED:
                 continue  # the await let another call open or release it meanwhile
             link.move(LinkState.AUTHENTICATING)
-            self.ctx.conn.send(AuthToken(name, self.ctx.token, self.ctx.config.client_name))
+            self._send_auth(link)
             self.ctx.conn.send(Sync(name, SyncStep.STEP1, vectors[name]))
         self.ctx.changed()
 
@@ -178,7 +201,7 @@ class DeviceSession:
             if link is None or self.replica.is_followed(name) or self.replica.pending_count(name) or link.inflight:
                 continue  # the edits go first: the acknowledgement of the last one releases it
             del self.links[name]
-            if link.state not in CLOSED:
+            if link.state not in CLOSED | {LinkState.DENIED, LinkState.REJECTING}:
                 self.ctx.conn.send(Close(name, ""))
             released = True
         if released:
@@ -187,11 +210,15 @@ class DeviceSession:
     # -- sending -------------------------------------------------------------------------------------
 
     def _may_send(self, link: Link) -> bool:
-        return (link.state in FLOWING and self.ctx.clock() >= self._hold_until
+        return ((link.state in FLOWING or (link.state is LinkState.REJECTING and self.accepted))
+                and self.ctx.clock() >= self._hold_until
                 and link.updates_in_flight < self.ctx.config.max_inflight_per_document)
 
     async def _flush(self, link: Link) -> None:
         """Send the sealed entries not sent yet, oldest first, while the in-flight limit allows."""
+        if link.state is LinkState.REJECTING:
+            await self.rejecting.flush(link)
+            return
         if not self._may_send(link) or self.replica.pending_count(link.name) <= link.updates_in_flight:
             return  # (the count is in memory: most wake-ups cost no query for most documents)
         for entry in await self.replica.sendable(link.name, link.last_sent):
@@ -244,6 +271,9 @@ class DeviceSession:
     async def handle(self, frame: Frame) -> None:
         """One frame from the hub, in arrival order."""
         document = getattr(frame, "document", "")
+        if isinstance(frame, Authenticated) and not self.accepted:
+            self.accepted = True  # a good token: the documents refused ``forbidden`` are about their records
+            self.ctx.wake.set()
         if document == SCOPES_DOCUMENT:
             await self.scopes.handle(frame)
             return
@@ -254,9 +284,13 @@ class DeviceSession:
             case Authenticated():
                 if link.state is LinkState.AUTHENTICATING:
                     link.move(LinkState.EXCHANGING)
+                    if link.token != self.ctx.token():  # a new token came while this Auth was on its way
+                        self._send_auth(link)
             case PermissionDenied(reason=reason):
                 self._denied(link, reason)
                 return
+            case _ if link.state is LinkState.REJECTING:
+                await self.rejecting.handle(link, frame, read_notice=lambda payload: self._notice(link, payload))
             case Sync(step=SyncStep.STEP1, data=state_vector):
                 await self._answer(link, state_vector)
             case Sync(step=step, data=update):
@@ -284,7 +318,12 @@ class DeviceSession:
         if code in TOKEN_CODES:
             raise AuthRejected(code, reason)
         self.ctx.error(code, reason, document=link.name)
-        if code in PASSING_CODES:
+        if link.state is LinkState.REJECTING:
+            pass  # refused already: its entries go on to the review queue
+        elif code in LOST_ACCESS_CODES:
+            self.rejecting.start(link, code, reason)
+            self._all_refused()
+        elif code in PASSING_CODES:
             if code == ErrorCode.RATE_LIMITED:
                 self._hold(None)
             # authenticate again later (its held step 1 is refused too)
@@ -293,11 +332,13 @@ class DeviceSession:
         else:
             link.error = (code, reason)
             link.move(LinkState.DENIED)
-            # ``forbidden`` is about one kind of document (a role-restricted companion) or, when every
-            # document gets it, about the token's roles: then it is the token's refusal
-            if code == ErrorCode.FORBIDDEN and all(other.state is LinkState.DENIED for other in self.links.values()):
-                raise AuthRejected(code, reason)
         self.ctx.changed()
+
+    def _all_refused(self) -> None:
+        if self.accepted or self.scopes.state not in (ChannelState.IDLE, ChannelState.DENIED):
+            return  # a good token (or one the hub has not answered for every document yet)
+        if (refusal := self.rejecting.all_forbidden(self.links.values())) is not None:
+            raise AuthRejected(ErrorCode.FORBIDDEN, refusal)  # every document forbidden: the token's roles
 
     async def _status(self, link: Link, applied: bool) -> None:
         if not link.inflight:
@@ -320,20 +361,23 @@ class DeviceSession:
             link.refused = Refused.STEP2  # the notice that follows says whether trying again can help
         self.ctx.wake.set()
 
-    def _notice(self, link: Link, payload: str) -> None:
+    def _notice(self, link: Link, payload: str) -> ErrorNotice | None:
+        """Report an error notice and act on it; returns it (``None`` for anything else)."""
         try:
             message = decode_control(payload)
         except ProtocolError:
             log.warning("undecodable control message for %s: %.200s", link.name, payload)
-            return
+            return None
         if not isinstance(message, ErrorNotice):
-            return
+            return None
         code = message.code
         self.ctx.error(code, message.message, document=link.name)
         link.last_code = code
         if code == ErrorCode.RATE_LIMITED:
             self._hold(message.retry_after)
-        if code in BLOCKING_CODES:
+        if link.state is LinkState.REJECTING:
+            pass  # its entries answer to ``RejectedWrites``
+        elif code in BLOCKING_CODES:
             link.error = (code, message.message)
             link.move(LinkState.BLOCKED)
         elif code == ErrorCode.MISSING_DEPENDENCIES and link.refused is Refused.FIRST_ENTRY:
@@ -343,6 +387,7 @@ class DeviceSession:
             # our step 2 was refused, or (before the hub's step 1 came) our step 1: exchange again
             self._restart_later(link, message.retry_after or self.ctx.config.refusal_retry)
         self.ctx.wake.set()
+        return message
 
     def _restart_later(self, link: Link, wait: float) -> None:
         if LinkState.RESTARTING in TRANSITIONS[link.state]:  # not once blocked: nothing goes before the next connection

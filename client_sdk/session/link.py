@@ -3,7 +3,7 @@
 The state is one ``LinkState``; ``Link.move`` is the only place that changes it, and it refuses a move that
 ``TRANSITIONS`` does not list (a bug in the session, not something the hub can cause). The normal path is
 ``QUEUED → AUTHENTICATING → EXCHANGING → CAUGHT_UP (or ANSWERED) → SENDING ⇄ SYNCED``; refusals branch off
-it (``PAUSED``, ``RESTARTING``, ``BLOCKED``, ``REOPENING``, ``DENIED``).
+it (``PAUSED``, ``RESTARTING``, ``BLOCKED``, ``REOPENING``, ``DENIED``, ``REJECTING``).
 """
 
 from __future__ import annotations
@@ -42,9 +42,13 @@ class LinkState(Enum):
     """The Auth was refused for a passing reason: it goes again at ``due``."""
     DENIED = "denied"
     """The Auth was refused for good on this connection."""
+    REJECTING = "rejecting"
+    """The token may not reach the record (``forbidden``) or lost it (``access_revoked``): each outbox entry is
+    sent once, for the hub's review queue, and kept as rejected when the hub refuses it; the answers to what
+    was sent before still come. For the rest of the connection."""
 
 
-_CUT_OFF = frozenset({LinkState.BLOCKED, LinkState.REOPENING, LinkState.DENIED})
+_CUT_OFF = frozenset({LinkState.BLOCKED, LinkState.REOPENING, LinkState.DENIED, LinkState.REJECTING})
 """What a refusal may do to any opened document."""
 
 #: Every move a link may make, in one place.
@@ -61,6 +65,7 @@ TRANSITIONS: dict[LinkState, frozenset[LinkState]] = {
     LinkState.BLOCKED: _CUT_OFF,
     LinkState.REOPENING: frozenset({LinkState.QUEUED}),
     LinkState.DENIED: frozenset(),
+    LinkState.REJECTING: frozenset(),
 }
 
 #: States that wait for ``due``.
@@ -71,6 +76,9 @@ FLOWING = frozenset({LinkState.SENDING, LinkState.SYNCED})
 UNANSWERED = frozenset({LinkState.AUTHENTICATING, LinkState.EXCHANGING, LinkState.CAUGHT_UP, LinkState.RESTARTING})
 #: States in which frames about the document are not expected (it is not open on the hub).
 CLOSED = frozenset({LinkState.QUEUED, LinkState.REOPENING})
+#: States in which the hub serves the document under the token of its last Auth (a new token re-authenticates it).
+SERVED = frozenset({LinkState.EXCHANGING, LinkState.CAUGHT_UP, LinkState.ANSWERED, LinkState.SENDING,
+                    LinkState.SYNCED, LinkState.PAUSED, LinkState.RESTARTING, LinkState.BLOCKED})
 
 
 class Refused(Enum):
@@ -80,6 +88,33 @@ class Refused(Enum):
     FIRST_ENTRY = "first_entry"
     """An entry refused first in its run (the ones after it are refused for the gap it left)."""
     LATER_ENTRY = "later_entry"
+
+
+@dataclass(slots=True)
+class Rejections:
+    """Pairs each refused entry of a ``REJECTING`` link with the notice that explains it.
+
+    The hub answers each refused update with one ``SyncStatus(false)`` and one error notice, both in the
+    order the updates came; the notice is sent at once while the status waits behind earlier commits, so
+    either may come first. Pairing the two queues in order gives every entry its own reason.
+    """
+
+    refused: deque[tuple[int, ...]] = field(default_factory=deque)
+    reasons: deque[tuple[str, str]] = field(default_factory=deque)
+    """The code and message of each notice."""
+    resend: set[int] = field(default_factory=set)
+    """Entries refused for a passing reason (the device was over its rate): sent again once it has passed."""
+
+    def pairs(self) -> list[tuple[tuple[int, ...], tuple[str, str]]]:
+        """Every refused frame whose status and notice have both come: its entry ids, the notice's code and message."""
+        matched = []
+        while self.refused and self.reasons:
+            matched.append((self.refused.popleft(), self.reasons.popleft()))
+        return matched
+
+    @property
+    def unexplained(self) -> bool:
+        return bool(self.refused)
 
 
 @dataclass(slots=True)
@@ -99,7 +134,11 @@ class Link:
     refused: Refused | None = None
     """What the latest refused frame carried, until its notice says whether to exchange again."""
     error: tuple[str, str] | None = None
-    """The code and reason of the refusal that put it in ``BLOCKED`` or ``DENIED``."""
+    """The code and reason of the refusal that put it in ``BLOCKED``, ``DENIED`` or ``REJECTING``."""
+    token: str | None = None
+    """The token of its latest Auth on this connection."""
+    rejections: Rejections = field(default_factory=Rejections)
+    """While ``REJECTING``: refused entries and the notices that say why, paired in order."""
 
     def move(self, state: LinkState, *, due: float | None = None) -> None:
         """Go to ``state`` (waiting until ``due`` in a ``TIMED`` one); ``RuntimeError`` for a move not listed."""

@@ -77,6 +77,8 @@ class ScopeChannel:
         self._release_documents = release_documents
         self.state = ChannelState.IDLE
         self.retry_at: float | None = None
+        self.token: str | None = None
+        """The token of the latest Auth of ``$scopes``."""
         self.subscriptions: dict[str, _Subscription] = {}
 
     # -- what the session asks ----------------------------------------------------------------------
@@ -132,7 +134,17 @@ class ScopeChannel:
 
     def _authenticate(self) -> None:
         self._move(ChannelState.AUTHENTICATING)
-        self.ctx.conn.send(AuthToken(SCOPES_DOCUMENT, self.ctx.token, self.ctx.config.client_name))
+        self._send_token()
+
+    def _send_token(self) -> None:
+        self.token = self.ctx.token()
+        self.ctx.conn.send(AuthToken(SCOPES_DOCUMENT, self.token, self.ctx.config.client_name))
+
+    def reauthenticate(self) -> None:
+        """A new token: authenticate ``$scopes`` again with it (the subscriptions stay; an Auth under way is
+        answered first, then this one goes)."""
+        if self.state is ChannelState.READY and self.token != self.ctx.token():
+            self._send_token()
 
     def _send_due(self) -> None:
         now = self.ctx.clock()
@@ -162,6 +174,7 @@ class ScopeChannel:
                 if self.state is ChannelState.AUTHENTICATING:
                     self._move(ChannelState.READY)
                     self._send_due()
+                    self.reauthenticate()  # the token changed while its Auth was on its way
             case PermissionDenied(reason=reason):
                 self._denied(reason)
             case Stateless(payload=payload):

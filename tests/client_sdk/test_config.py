@@ -16,6 +16,7 @@ def test_defaults_suit_a_field_device() -> None:
 @pytest.mark.parametrize("bad", [
     {"backoff_base": 0}, {"backoff_base": 5, "backoff_cap": 1}, {"max_attempts": 0},
     {"heartbeat_interval": 60, "heartbeat_timeout": 60}, {"connect_timeout": 0}, {"max_inflight_per_document": 0},
+    {"token_refresh_margin": -1},
 ])
 def test_inconsistent_settings_are_refused(bad: dict) -> None:
     with pytest.raises(ValueError):

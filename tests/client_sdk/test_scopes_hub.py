@@ -74,13 +74,13 @@ async def test_refused_subscriptions_are_reported_once_and_the_rest_is_served(hu
     tablet = await devices.make(hub, "tablet", user=TECH)
     tablet.client.follow("no_such_scope")
     tablet.client.follow(SCOPE, region="north")  # a param it does not take
-    tablet.client.follow("team_warranty_claims", team="north")  # for claims teams, not technicians
+    tablet.client.follow(SCOPE, user="tech-other")  # another user's jobs: for supervisors, not technicians
     tablet.client.follow(SCOPE)
     await tablet.sync()
     await asyncio.sleep(0.8)  # several retry delays of the test config
     refusals = sorted((e.error.subscription, e.error.code) for e in tablet.events
                       if isinstance(e, ErrorReported) and e.error.document == SCOPES_DOCUMENT)
-    assert refusals == [("my_work_orders?region=north", "invalid_scope_params"), ("no_such_scope", "unknown_scope"),
-                        ("team_warranty_claims?team=north", "forbidden")]
+    assert refusals == [("my_work_orders?region=north", "invalid_scope_params"),
+                        ("my_work_orders?user=tech-other", "forbidden"), ("no_such_scope", "unknown_scope")]
     assert tablet.replica.followed() == ["work_order:WO-1"]
     assert sum(isinstance(e, Connected) for e in tablet.events) == 1

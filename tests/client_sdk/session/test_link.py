@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pycrdt import Doc, Map
 
-from client_sdk.session.link import TIMED, TRANSITIONS, Link, LinkState, Refused, covers
+from client_sdk.session.link import SERVED, TIMED, TRANSITIONS, Link, LinkState, Refused, Rejections, covers
 
 
 def test_a_state_vector_covers_what_it_has_seen() -> None:
@@ -74,3 +74,32 @@ def test_reopening_starts_a_new_exchange() -> None:
     link.move(LinkState.REOPENING, due=1.0)
     link.move(LinkState.QUEUED)
     assert (link.last_sent, link.last_code, link.refused, link.error, list(link.inflight)) == (0, None, None, None, [])
+
+
+def test_a_document_refused_or_taken_away_rejects_its_writes_for_the_rest_of_the_connection() -> None:
+    assert TRANSITIONS[LinkState.REJECTING] == frozenset()
+    for state in SERVED | {LinkState.AUTHENTICATING}:
+        assert LinkState.REJECTING in TRANSITIONS[state], state
+    assert LinkState.REJECTING not in TRANSITIONS[LinkState.QUEUED], "not before its Auth was sent"
+    link = Link("work_order:WO-1")
+    for state in (LinkState.AUTHENTICATING, LinkState.EXCHANGING, LinkState.ANSWERED, LinkState.SENDING):
+        link.move(state)
+    link.move(LinkState.REJECTING)
+    with pytest.raises(RuntimeError, match="not a transition"):
+        link.move(LinkState.SENDING)
+
+
+@pytest.mark.parametrize("status_first", [True, False])
+def test_each_refused_entry_is_paired_with_its_reason_whichever_comes_first(status_first: bool) -> None:
+    rejections = Rejections()
+    arrivals = [("status", (4,)), ("status", (5,)), ("status", ()), ("notice", ("write_rejected", "kept")),
+                ("notice", ("rate_limited", "slow down")), ("notice", ("write_rejected", "kept"))]
+    if not status_first:
+        arrivals = arrivals[3:] + arrivals[:3]
+    paired = []
+    for kind, value in arrivals:
+        (rejections.refused if kind == "status" else rejections.reasons).append(value)  # type: ignore[arg-type]
+        paired += rejections.pairs()
+    assert paired == [((4,), ("write_rejected", "kept")), ((5,), ("rate_limited", "slow down")),
+                      ((), ("write_rejected", "kept"))]
+    assert not rejections.unexplained
