@@ -74,3 +74,12 @@ class LinkDead(ClientError):
 
 class HubProtocolError(ClientError):
     """The hub sent something that is not a valid frame."""
+
+
+class DeviceRevoked(ClientError):
+    """An administrator revoked this device: the hub refuses it until it is restored. The client keeps every
+    unsent edit and tries again after its backoff, so a restore lets them through."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason

@@ -29,11 +29,15 @@ from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from typing import Any, TypeVar
 
 from client_sdk.backoff import Backoff
+from client_sdk.first_to_end import first_to_end
 from client_sdk.nodes import HubNodes
 from client_sdk.config import SyncConfig
 from client_sdk.credentials import Credentials, TokenProvider
 from client_sdk.timeouts import sync_timeout
-from client_sdk.errors import AuthRejected, HubProtocolError, LinkDead, ReplicaError, SyncFailed, SyncTimeout
+from sync.protocol.codes import ErrorCode
+from client_sdk.errors import (
+    AuthRejected, DeviceRevoked, HubProtocolError, LinkDead, ReplicaError, SyncFailed, SyncTimeout,
+)
 from client_sdk.events import Listeners
 from client_sdk.replica import LocalReplica, ScopeChange, subscription_id
 from client_sdk.session import OPEN_ERRORS, TOKEN_CODES, Connection, DeviceSession, SessionContext, Traffic
@@ -304,7 +308,7 @@ class SyncClient:
         self._set_state(SyncState.SYNCING)
         self._accepted = False
         try:
-            await _first_to_end(
+            await first_to_end(
                 conn.serve(session.handle),
                 session.run(),
                 conn.heartbeat(self.config.heartbeat_interval, self.config.heartbeat_timeout),
@@ -313,6 +317,8 @@ class SyncClient:
         except LinkDead as exc:
             conn.abort()
             self._report(SyncError(code="link_dead", message=str(exc)))
+        except DeviceRevoked as exc:  # every unsent edit stays in the outbox; a restore lets them through
+            self._report(SyncError(code=ErrorCode.DEVICE_REVOKED, message=exc.reason))
         except (HubProtocolError, ReplicaError) as exc:
             self._report(SyncError(code="client_error", message=str(exc)))
         else:  # the hub (or the network) closed the socket: say why
@@ -382,17 +388,3 @@ class SyncClient:
         if self._session is not None:
             act(self._session)
         self._work.set()
-
-
-async def _first_to_end(*coroutines: Coroutine[Any, Any, None]) -> None:
-    """Run ``coroutines`` until one returns or raises; cancel the others; re-raise what ended it."""
-    tasks = [asyncio.create_task(coroutine) for coroutine in coroutines]
-    try:
-        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-    for task in done:
-        if not task.cancelled() and task.exception() is not None:
-            raise task.exception()  # type: ignore[misc]

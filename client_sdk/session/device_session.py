@@ -6,11 +6,9 @@ entry already holds the edits coalesced within its window; keeping entries apart
 status change in turn). At most ``max_inflight_per_document`` update frames of a document are unacknowledged
 at once.
 
-Every step 2 and update we send is matched, in order per document, with the hub's ``SyncStatus``; outbox
-entries leave the replica only on ``SyncStatus(true)`` for the frame that carried them. A refused entry is
-sent again, and everything after it too, in order: the hub refuses an update with a gap in its history.
-When the hub says the device is over its rate, every retry waits for the same moment, so retries come in
-one paced wave instead of a storm.
+Every step 2 and update we send is matched, in order per document, with the hub's ``SyncStatus``; entries
+leave the replica only on ``SyncStatus(true)``. A refused entry is sent again with everything after it, in
+order (the hub refuses an update with a gap); over the rate, every retry waits for the same moment.
 
 Data flows one way: a local edit reaches the session through ``outbox_changed``; an acknowledgement goes
 from here to the replica, which does not call back.
@@ -29,7 +27,7 @@ import asyncio
 import logging
 from collections.abc import Iterable
 
-from client_sdk.errors import AuthRejected, ReplicaError
+from client_sdk.errors import AuthRejected, DeviceRevoked, ReplicaError
 from client_sdk.replica import ScopeChange
 from client_sdk.session.context import SessionContext
 from client_sdk.session.link import (
@@ -317,6 +315,8 @@ class DeviceSession:
         code = denial_code(reason)
         if code in TOKEN_CODES:
             raise AuthRejected(code, reason)
+        if code == ErrorCode.DEVICE_REVOKED:
+            raise DeviceRevoked(reason)  # the connection ends; the client comes back after its backoff
         self.ctx.error(code, reason, document=link.name)
         if link.state is LinkState.REJECTING:
             pass  # refused already: its entries go on to the review queue

@@ -1,9 +1,9 @@
 """Revoked devices: their tokens refused, their sockets closed, kept in the store so a restart keeps them.
 
 ``Revocations.cut_off`` is the one action a node takes when a device is revoked: it marks the device in
-memory and closes every socket of it on this node. An admin request calls it after storing the revocation;
-an extension relaying revocations between nodes (over the bus) calls the same function when the message
-arrives, so every node refuses and disconnects the device.
+memory and closes every socket of it on this node. An admin request calls it after storing the revocation on
+the node that received it; every other node reads the revocations again every half second (``run``) and cuts
+off what was revoked elsewhere, and lets in what was restored, so an action on one node holds on all of them.
 """
 
 from __future__ import annotations
@@ -24,6 +24,8 @@ __all__ = ["REVOKED_REASON", "RevocationCheck", "Revocations"]
 
 log = logging.getLogger(__name__)
 RETRY_SECONDS = 1.0
+#: How often every node reads the revocations again, to act on those made through another node.
+REFRESH_SECONDS = 0.5
 REVOKED_REASON = "this device was revoked by an administrator; keep its unsent changes until it is restored"
 
 
@@ -43,10 +45,13 @@ class Revocations(Extension):
 
     name = "revocations"
 
-    def __init__(self, store: DeviceStore) -> None:
+    def __init__(self, store: DeviceStore, *, refresh: float = REFRESH_SECONDS) -> None:
         self._store = store
+        self._refresh = refresh
         self.revoked: set[tuple[str, str]] = set()
         self.loaded = False
+        self.node: Node | None = None
+        """The hub whose sockets a revocation read from the store cuts off (set by ``Admin.bind``)."""
 
     async def load(self) -> bool:
         """Read every revocation from the store; False (logged) when the store cannot be read."""
@@ -62,6 +67,25 @@ class Revocations(Extension):
         while not self.loaded:
             await asyncio.sleep(RETRY_SECONDS)
             await self.load()
+        while True:
+            await asyncio.sleep(self._refresh)
+            await self.follow_store()
+
+    async def follow_store(self) -> None:
+        """Act on what other nodes revoked and restored since the last read (a failed read waits for the next)."""
+        known = set(self.revoked)  # a revocation this node makes during the read is not taken for a restore
+        try:
+            stored = set(await self._store.revoked_devices())
+        except StoreError as exc:
+            log.warning("reading revoked devices failed; trying again: %s", exc.reason)
+            return
+        restored, revoked = known - stored, stored - self.revoked
+        self.revoked -= restored
+        for tenant, device in sorted(revoked):
+            if self.node is not None:
+                self.cut_off(self.node, tenant, device)
+            else:
+                self.revoked.add((tenant, device))
 
     def is_revoked(self, tenant: str, device: str) -> bool:
         return (tenant, device) in self.revoked

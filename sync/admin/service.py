@@ -51,6 +51,7 @@ class Admin:
     def bind(self, hub: Any) -> None:
         """Attach to the hub built with ``extensions`` and ``verifier``."""
         self.hub = hub
+        self.revocations.node = hub
 
     async def start(self) -> None:
         """Load the revocations before the hub serves sockets (retried in the background if the store is down)."""
