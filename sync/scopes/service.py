@@ -113,7 +113,9 @@ class ScopeService:
         changes = await self.store.projections_changed_since(subscription.tenant, version, limit=limit + 1)
         if len(changes) > limit:
             return subscription.full()
-        return subscription.diff(changes)
+        # the members were read at ``current``: a change committed since then is not in them, and is pushed
+        # next (numbered above ``current``), so a diff labelled ``current`` holds nothing newer
+        return subscription.diff(change for change in changes if change.seq <= current)
 
     def remove(self, subscription: Subscription) -> None:
         """Stop pushing to ``subscription`` (unknown ones are ignored)."""

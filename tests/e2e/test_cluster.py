@@ -86,7 +86,7 @@ async def _until(condition: Callable[[], bool], what: str, timeout: float = 60) 
 def test_three_nodes_started_at_once_on_an_empty_database_migrate_it_once(
     tmp_path: Path, fresh_postgres_url: str, shared_redis_url: str, redis_prefix: str
 ) -> None:
-    nodes = make_nodes(tmp_path, 3, fresh_postgres_url, shared_redis_url, redis_prefix)
+    nodes = make_nodes(tmp_path, 3, fresh_postgres_url, shared_redis_url, redis_prefix, FIELDSYNC_LOG_LEVEL="info")
     try:
         start_all(nodes)
         assert [readiness(node) for node in nodes] == [200, 200, 200]

@@ -47,9 +47,9 @@ async def test_two_nodes_behind_one_port(tmp_path: Path, postgres_server: Postgr
         async with HubClient.connect(url) as first, HubClient.connect(url) as second:
             for i, client in enumerate((first, second)):
                 await client.open(name, mint_token(secret, sub="u1", tenant="acme", device=f"d{i}",
-                                                   roles=["technician"], ttl_seconds=600))
-            assert await first.set_fields(name, {"status": "IN_PROGRESS"})
-            await second.wait_for(name, lambda doc: doc.get("record", type=Map).to_py() == {"status": "IN_PROGRESS"})
+                                                   roles=["supervisor"], ttl_seconds=600))
+            assert await first.set_fields(name, {"phase": "IN_PROGRESS"})
+            await second.wait_for(name, lambda doc: doc.get("record", type=Map).to_py() == {"phase": "IN_PROGRESS"})
         process.send_signal(signal.SIGINT)
         assert process.wait(60) == 0
         logs = [(tmp_path / "cluster" / f"node-{i}.log").read_text() for i in (1, 2)]

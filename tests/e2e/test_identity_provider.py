@@ -39,11 +39,11 @@ async def test_documents_open_with_tokens_signed_by_the_identity_provider(tmp_pa
         assert idp.requests == 1, "the hub fetched the keys at start"
         async with HubClient.connect(hub.ws_url) as writer:
             await writer.open(NAME, idp.token(RSA_KEY))
-            assert await writer.set_fields(NAME, {"status": "OPEN"})
+            assert await writer.set_fields(NAME, {"phase": "OPEN"})
 
         async with HubClient.connect(hub.ws_url) as reader:
             doc = await reader.open(NAME, idp.token(EC_KEY, sub="u2", device="d2"))
-            assert doc.get("record", type=Map).to_py() == {"status": "OPEN"}
+            assert doc.get("record", type=Map).to_py() == {"phase": "OPEN"}
 
         async with HubClient.connect(hub.ws_url) as stranger:
             for token, reason in [
