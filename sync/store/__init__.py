@@ -1,13 +1,14 @@
 """Persistence of documents, their update log, their projections and conflicts (see ARCHITECTURE.md).
 
 The store is split by concern into small interfaces (``DocumentLog``, ``ProjectionStore``, ``ScopeIndex``,
-``ConflictStore``); a part of the hub asks for the one it uses. ``SqlStore`` implements them all.
+``ConflictStore``, ``RecordListing``); a part of the hub asks for the one it uses. ``SqlStore`` implements them all.
 """
 
 from __future__ import annotations
 
 from sync.store.base import Store
 from sync.store.conflicts import ConflictStore
+from sync.store.listing import LISTING_SORTS, ListedRecord, RecordFilter, RecordListing, RecordOrder, ReportRow
 from sync.store.log import DocumentLog
 from sync.store.migrate import upgrade
 from sync.store.projections import ProjectionStore, ScopeIndex
@@ -15,6 +16,6 @@ from sync.store.records import ConflictRecord, LogEntry, Projection, ProjectionC
 from sync.store.sql import SqlStore
 
 __all__ = [
-    "ConflictRecord", "ConflictStore", "DocumentLog", "LogEntry", "Projection", "ProjectionChange", "ProjectionStore",
+    "LISTING_SORTS", "ConflictRecord", "ListedRecord", "RecordFilter", "RecordListing", "RecordOrder", "ReportRow", "ConflictStore", "DocumentLog", "LogEntry", "Projection", "ProjectionChange", "ProjectionStore",
     "ScopeIndex", "SqlStore", "Store", "StoredDocument", "upgrade",
 ]

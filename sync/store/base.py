@@ -5,14 +5,15 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 
 from sync.store.conflicts import ConflictStore
+from sync.store.listing import RecordListing
 from sync.store.log import DocumentLog
 from sync.store.projections import ProjectionStore, ScopeIndex
 
 __all__ = ["Store"]
 
 
-class Store(DocumentLog, ProjectionStore, ScopeIndex, ConflictStore, ABC):
-    """Persistence of documents, projections and conflicts. Every method raises ``StoreError`` on failure."""
+class Store(DocumentLog, ProjectionStore, ScopeIndex, ConflictStore, RecordListing, ABC):
+    """Persistence of documents, projections (and their listings) and conflicts. Every method raises ``StoreError`` on failure."""
 
     @abstractmethod
     async def start(self) -> None:
