@@ -1,12 +1,14 @@
-"""The Litestar application: the sync endpoint and probes around one hub."""
+"""The Litestar application: probes and the REST API around one hub (``/sync`` is ``server.ws``)."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from importlib.metadata import PackageNotFoundError, version
 
 from litestar import Litestar
 
+from server.api import api_app_config
 from server.config import Settings
 from server.health import healthz, readyz
 from sync import ConfigError, Hub, SqlStore, Store, TokenVerifier, load_definitions
@@ -35,7 +37,25 @@ def create_app(settings: Settings, *, verifier: TokenVerifier, store: Store | No
         finally:
             await store.close()
 
-    app = Litestar(route_handlers=[healthz, readyz], lifespan=[lifespan])
+    api = api_app_config(version=_version(), production=settings.environment == "production",
+                         report_sla=settings.report_sla)
+    app = Litestar(
+        route_handlers=[healthz, readyz, *api.route_handlers],
+        lifespan=[lifespan],
+        dependencies=api.dependencies,
+        exception_handlers=api.exception_handlers,
+        compression_config=api.compression_config,
+        openapi_config=api.openapi_config,
+    )
+    for key, value in api.state.items():
+        setattr(app.state, key, value)
     app.state.hub = hub
     app.state.settings = settings
     return app
+
+
+def _version() -> str:
+    try:
+        return version("fieldsync")
+    except PackageNotFoundError:
+        return "0+unknown"

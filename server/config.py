@@ -17,6 +17,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import msgspec
 
+from server.api.sla import DEFAULT_SLA, parse_sla
 from sync import DEFAULT_SCOPES_FILE, ConfigError, HubConfig
 
 PREFIX = "FIELDSYNC_"
@@ -39,6 +40,7 @@ _SERVER_VARIABLES = {
     "log_level": "FIELDSYNC_LOG_LEVEL",
     "secret_file": "FIELDSYNC_SECRET_FILE",
     "scopes_file": "FIELDSYNC_SCOPES_FILE",
+    "report_sla": "FIELDSYNC_REPORT_SLA",
 }
 #: Optional settings where an empty variable means "unset" (common in compose files).
 _OPTIONAL = frozenset({"redis_url", "jwt_secret", "jwt_public_key"})
@@ -79,6 +81,9 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     """The scope definitions devices may subscribe to (``FIELDSYNC_SCOPES_FILE``; format in the packaged
     ``sync/scopes/scopes.toml``, the default). The hub refuses to start when it is missing or invalid."""
 
+    report_sla: str = DEFAULT_SLA
+    """Service levels of the open-ages report (``FIELDSYNC_REPORT_SLA``): ``<type>.<STATUS>=<hours>h``, comma-separated."""
+
     hub: HubConfig = HubConfig()
     """Engine limits and timings, each from ``FIELDSYNC_<FIELD>`` (``FIELDSYNC_MAX_FRAME_BYTES``, ...)."""
 
@@ -97,6 +102,10 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
             raise ConfigError("FIELDSYNC_SECRET_FILE must not be empty")
         if not self.scopes_file:
             raise ConfigError("FIELDSYNC_SCOPES_FILE must not be empty")
+        try:
+            parse_sla(self.report_sla)
+        except ConfigError as exc:
+            raise ConfigError(f"FIELDSYNC_REPORT_SLA: {exc}") from None
         # A missing key is refused by ``resolve_jwt_secret``, not here: ``fieldsync migrate`` needs no key.
         short = self.jwt_secret is not None and len(self.jwt_secret.encode()) < MIN_PRODUCTION_SECRET_BYTES
         if self.environment == "production" and short:

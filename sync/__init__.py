@@ -10,7 +10,7 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from sync.access import READONLY_ROLES, WRITER_ROLES, Principal, Scope, TokenVerifier
+    from sync.access import READONLY_ROLES, WRITER_ROLES, Principal, Scope, TokenVerifier, scope_for
     from sync.bus import Bus, BusMessage, InProcessBus
     from sync.config import HubConfig
     from sync.connection import Session, Transport
@@ -19,11 +19,14 @@ if TYPE_CHECKING:
     from sync.hub import Hub
     from sync.protocol.codes import CloseCode, ErrorCode
     from sync.scopes import DEFAULT_SCOPES_FILE, ScopeRegistry, load_definitions
-    from sync.store import SqlStore, Store, upgrade
+    from sync.store import (
+        LISTING_SORTS, ListedRecord, Projection, RecordFilter, RecordListing, RecordOrder, ReportRow, SqlStore, Store,
+        upgrade,
+    )
 
 _FACE = {
     "READONLY_ROLES": "sync.access", "WRITER_ROLES": "sync.access", "Principal": "sync.access", "Scope": "sync.access",
-    "TokenVerifier": "sync.access",
+    "TokenVerifier": "sync.access", "scope_for": "sync.access",
     "Bus": "sync.bus", "BusMessage": "sync.bus", "InProcessBus": "sync.bus",
     "HubConfig": "sync.config",
     "Session": "sync.connection", "Transport": "sync.connection",
@@ -35,6 +38,8 @@ _FACE = {
     "CloseCode": "sync.protocol.codes", "ErrorCode": "sync.protocol.codes",
     "DEFAULT_SCOPES_FILE": "sync.scopes", "ScopeRegistry": "sync.scopes", "load_definitions": "sync.scopes",
     "SqlStore": "sync.store", "Store": "sync.store", "upgrade": "sync.store",
+    "LISTING_SORTS": "sync.store", "ListedRecord": "sync.store", "Projection": "sync.store",
+    "RecordFilter": "sync.store", "RecordListing": "sync.store", "RecordOrder": "sync.store", "ReportRow": "sync.store",
 }
 
 __all__ = sorted(_FACE)

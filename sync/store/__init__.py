@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from sync.store.base import Store
 from sync.store.conflicts import ConflictStore
-from sync.store.listing import LISTING_SORTS, ListedRecord, RecordFilter, RecordListing, RecordOrder, ReportRow
+from sync.store.listing import (
+    LISTING_SORTS, ListedRecord, RecordFilter, RecordListing, RecordOrder, ReportRow,
+)
 from sync.store.log import DocumentLog
 from sync.store.migrate import upgrade
 from sync.store.projections import ProjectionStore, ScopeIndex

@@ -13,7 +13,10 @@ __all__ = ["Store"]
 
 
 class Store(DocumentLog, ProjectionStore, ScopeIndex, ConflictStore, RecordListing, ABC):
-    """Persistence of documents, projections (and their listings) and conflicts. Every method raises ``StoreError`` on failure."""
+    """Persistence of documents, projections (and their listings) and conflicts.
+
+    Every method raises ``StoreError`` on failure.
+    """
 
     @abstractmethod
     async def start(self) -> None:

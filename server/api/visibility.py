@@ -1,0 +1,34 @@
+"""What a principal may read over HTTP: the one place every REST route and report asks.
+
+``readable`` is the whole rule. Today it is the role rule of ``/sync`` (``sync.scope_for``): a token whose
+roles open documents of a record type may read every record of it. When per-record access rules judge
+documents, this function calls them (``AccessRules.decide(principal, record_type, record).scope is not None``)
+and every route follows, because none decides on its own. ``reads_every`` lets a report skip reading records
+when the answer cannot depend on them; it must stay true only where ``readable`` ignores the record.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from sync import AuthError, Principal, scope_for
+
+__all__ = ["readable", "reads_every"]
+
+# The role rule looks at the record type only; any well-formed id stands for every record of it.
+_ANY_ID = "any"
+
+
+def readable(principal: Principal, record_type: str, record: Mapping[str, Any] | None) -> bool:
+    """Whether ``principal`` may read ``record`` (the record map) of ``record_type``."""
+    return reads_every(principal, record_type)
+
+
+def reads_every(principal: Principal, record_type: str) -> bool:
+    """Whether ``principal`` may read every record of ``record_type``, whatever its fields."""
+    try:
+        scope_for(principal, f"{record_type}:{_ANY_ID}")
+    except AuthError:
+        return False
+    return True
