@@ -8,14 +8,18 @@ from importlib.metadata import PackageNotFoundError, version
 
 from litestar import Litestar
 
-from server.api import api_app_config
+from server.api import answer_cache, api_app_config
 from server.config import Settings
 from server.health import healthz, readyz
-from sync import ConfigError, Hub, SqlStore, Store, TokenVerifier, load_definitions
+from sync import Cache, ConfigError, Hub, SqlStore, Store, TokenVerifier, load_definitions
 
 
-def create_app(settings: Settings, *, verifier: TokenVerifier, store: Store | None = None) -> Litestar:
+def create_app(
+    settings: Settings, *, verifier: TokenVerifier, store: Store | None = None, cache: Cache | None = None
+) -> Litestar:
     """Build the app; the store is opened and the hub started by the app's lifespan.
+
+    ``cache`` keeps the REST API's answers (default: Redis at ``FIELDSYNC_CACHE_URL``, else in process).
 
     Sync sockets (``/sync``) are served by ``server.ws.SyncEndpoint`` wrapped around this app.
 
@@ -26,15 +30,18 @@ def create_app(settings: Settings, *, verifier: TokenVerifier, store: Store | No
     except ConfigError as exc:
         raise ConfigError(f"FIELDSYNC_SCOPES_FILE: {exc}") from None
     store = store or SqlStore(settings.database_url)
-    hub = Hub(store, verifier, config=settings.hub, scopes=scopes)
+    answers = answer_cache(cache, settings.cache_url)
+    hub = Hub(store, verifier, config=settings.hub, scopes=scopes, extensions=[answers.invalidation])
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         await store.start()
+        await answers.cache.start()
         try:
             async with hub.running():
                 yield
         finally:
+            await answers.cache.close()
             await store.close()
 
     api = api_app_config(version=_version(), production=settings.environment == "production",
@@ -50,6 +57,7 @@ def create_app(settings: Settings, *, verifier: TokenVerifier, store: Store | No
     for key, value in api.state.items():
         setattr(app.state, key, value)
     app.state.hub = hub
+    app.state.answers = answers
     app.state.settings = settings
     return app
 

@@ -51,6 +51,7 @@ VARIABLE_HELP = {
     "FIELDSYNC_LOG_LEVEL": "critical, error, warning, info (default), debug or trace",
     "FIELDSYNC_SECRET_FILE": "the development secret, created by the hub (default ./fieldsync.secret)",
     "FIELDSYNC_SCOPES_FILE": "the scopes devices may follow (default: the packaged sync/scopes/scopes.toml)",
+    "FIELDSYNC_CACHE_URL": "Redis for the REST API's cache, redis://host:6379/0 (unset: in process, one node only)",
     "FIELDSYNC_REPORT_SLA": "service levels of the open-ages report, <type>.<STATUS>=<hours>h, comma-separated",
 }
 SERVE_READS = tuple(VARIABLE_HELP)

@@ -41,9 +41,10 @@ _SERVER_VARIABLES = {
     "secret_file": "FIELDSYNC_SECRET_FILE",
     "scopes_file": "FIELDSYNC_SCOPES_FILE",
     "report_sla": "FIELDSYNC_REPORT_SLA",
+    "cache_url": "FIELDSYNC_CACHE_URL",
 }
 #: Optional settings where an empty variable means "unset" (common in compose files).
-_OPTIONAL = frozenset({"redis_url", "jwt_secret", "jwt_public_key"})
+_OPTIONAL = frozenset({"redis_url", "jwt_secret", "jwt_public_key", "cache_url"})
 
 
 class Settings(msgspec.Struct, kw_only=True, frozen=True):
@@ -80,6 +81,10 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     scopes_file: str = str(DEFAULT_SCOPES_FILE)
     """The scope definitions devices may subscribe to (``FIELDSYNC_SCOPES_FILE``; format in the packaged
     ``sync/scopes/scopes.toml``, the default). The hub refuses to start when it is missing or invalid."""
+
+    cache_url: str | None = None
+    """Redis for the REST API's cache (``FIELDSYNC_CACHE_URL``, ``redis://host:6379/0``); unset: in process, right
+    for one hub node only."""
 
     report_sla: str = DEFAULT_SLA
     """Service levels of the open-ages report (``FIELDSYNC_REPORT_SLA``): ``<type>.<STATUS>=<hours>h``, comma-separated."""
@@ -270,6 +275,7 @@ def describe(settings: Settings) -> dict[str, Any]:
     view["hub"] = msgspec.structs.asdict(settings.hub)
     view["database_url"] = redact_url(settings.database_url)
     view["redis_url"] = None if settings.redis_url is None else redact_url(settings.redis_url)
+    view["cache_url"] = None if settings.cache_url is None else redact_url(settings.cache_url)
     view["jwt_secret"] = None if settings.jwt_secret is None else "<redacted>"
     if settings.jwt_public_key is not None and settings.jwt_public_key.startswith("-----BEGIN"):
         view["jwt_public_key"] = "<PEM>"

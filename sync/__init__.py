@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from sync.access import READONLY_ROLES, WRITER_ROLES, Principal, Scope, TokenVerifier, scope_for
     from sync.bus import Bus, BusMessage, InProcessBus
+    from sync.cache import Cache, CacheError, CacheInvalidation, InProcessCache, RedisCache
     from sync.config import HubConfig
     from sync.connection import Session, Transport
     from sync.errors import AuthError, ConfigError, FieldsyncError, LimitExceeded, ProtocolError, ReviewError, StoreError
@@ -28,6 +29,8 @@ _FACE = {
     "READONLY_ROLES": "sync.access", "WRITER_ROLES": "sync.access", "Principal": "sync.access", "Scope": "sync.access",
     "TokenVerifier": "sync.access", "scope_for": "sync.access",
     "Bus": "sync.bus", "BusMessage": "sync.bus", "InProcessBus": "sync.bus",
+    "Cache": "sync.cache", "CacheError": "sync.cache", "CacheInvalidation": "sync.cache",
+    "InProcessCache": "sync.cache", "RedisCache": "sync.cache",
     "HubConfig": "sync.config",
     "Session": "sync.connection", "Transport": "sync.connection",
     "AuthError": "sync.errors", "ConfigError": "sync.errors", "FieldsyncError": "sync.errors",

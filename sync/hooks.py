@@ -13,7 +13,7 @@ a hook that raises is logged and skipped, and never delays or loses an acknowled
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Sequence, Set
 from typing import Any, Protocol
 
 from sync.access import Principal, Scope
@@ -61,6 +61,9 @@ class Extension:
     def update_committed(self, entries: Sequence[LogEntry]) -> None:
         """Updates were durably stored, in commit order (their acknowledgements are on their way)."""
 
+    def projections_saved(self, tenants: Set[str]) -> None:
+        """Projections of records of ``tenants`` were written by this node (queries over them see the change)."""
+
     def conflict_recorded(self, rows: Sequence[ConflictRecord]) -> None:
         """The referee found conflicts or violations (queued for the store)."""
 
@@ -71,7 +74,7 @@ class Extension:
 #: The hook methods, in the order the write path meets them.
 EVENTS = (
     "connection_opened", "connection_closed", "document_authenticated", "document_loaded", "document_unloaded",
-    "update_committed", "conflict_recorded", "refusal_sent",
+    "update_committed", "projections_saved", "conflict_recorded", "refusal_sent",
 )
 
 
@@ -116,6 +119,9 @@ class Hooks:
 
     def update_committed(self, entries: Sequence[LogEntry]) -> None:
         self._emit("update_committed", entries)
+
+    def projections_saved(self, tenants: Set[str]) -> None:
+        self._emit("projections_saved", tenants)
 
     def conflict_recorded(self, rows: Sequence[ConflictRecord]) -> None:
         if rows:

@@ -66,7 +66,7 @@ class Hub:
         self.review = Review(store, self.referee, acquire=self.registry.acquire, persist=self.writes.persist)
         self.scopes = ScopeService(store, scopes or load_definitions(), poll_ms=config.scope_poll_ms)
         self.projector = Projector(
-            store, self.registry, interval=config.projection_interval_ms / 1000, on_saved=self.scopes.changed,
+            store, self.registry, interval=config.projection_interval_ms / 1000, on_saved=self._projections_saved,
             also_flush=self.referee.conflicts.flush,
         )
         self.bus_link = BusExtension(bus or InProcessBus(), self.node_id, self.registry)
@@ -77,6 +77,10 @@ class Hub:
 
     def _committed(self, entries: Any) -> None:
         self.writes.committed(entries)
+
+    def _projections_saved(self, tenants: set[str]) -> None:
+        self.scopes.changed(tenants)
+        self.hooks.projections_saved(tenants)
 
     @property
     def bus(self) -> Bus:

@@ -15,13 +15,15 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import RedocRenderPlugin, SwaggerRenderPlugin, YamlRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
+from server.api.answers import AnswerCache
 from server.api.bearer import principal
 from server.api.errors import exception_handlers
 from server.api.records import RecordsController
 from server.api.reports import ReportsController
 from server.api.sla import DEFAULT_SLA, parse_sla
+from sync import Cache, CacheInvalidation, InProcessCache, RedisCache
 
-__all__ = ["ApiConfig", "DEFAULT_SLA", "api_app_config", "parse_sla"]
+__all__ = ["DEFAULT_SLA", "AnswerCache", "ApiConfig", "answer_cache", "api_app_config", "parse_sla"]
 
 _DESCRIPTION = (
     "Read the records of your tenant, their history and reports, and review conflicts. Every route takes "
@@ -65,3 +67,10 @@ def api_app_config(*, version: str, production: bool, report_sla: str = DEFAULT_
         ),
         state={"report_sla": parse_sla(report_sla)},
     )
+
+
+def answer_cache(cache: Cache | None, url: str | None) -> AnswerCache:
+    """The API's answer cache on ``cache``, else Redis at ``url``, else in this process; attach its
+    ``invalidation`` to the hub."""
+    backend = cache if cache is not None else RedisCache(url) if url else InProcessCache()
+    return AnswerCache(backend, CacheInvalidation(backend))

@@ -12,12 +12,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import msgspec
+
 from server.api.cursor import decode_cursor, encode_cursor
 from server.api.record_view import list_item
 from server.api.visibility import readable
-from sync import ListedRecord, Principal, RecordFilter, RecordListing, RecordOrder
+from sync import ListedRecord, Principal, Projection, RecordFilter, RecordListing, RecordOrder
 
-__all__ = ["PageRequest", "read_page"]
+__all__ = ["Page", "PageRequest", "decode_page", "encode_page", "render_page", "select_page"]
 
 _MAX_ROUNDS = 5
 
@@ -37,8 +39,31 @@ class PageRequest:
     now: datetime
 
 
-async def read_page(store: RecordListing, principal: Principal, request: PageRequest) -> dict[str, Any]:
-    """``{"items": [...], "next_cursor": str | None}`` for ``principal`` (the tenant is the principal's)."""
+class Page(msgspec.Struct, frozen=True):
+    """The projections of one page for one principal and the cursor of the next (what the cache keeps)."""
+
+    rows: list[Projection]
+    next_cursor: str | None
+
+
+_PAGE_DECODER = msgspec.json.Decoder(Page)
+
+
+def encode_page(page: Page) -> bytes:
+    return msgspec.json.encode(page)
+
+
+def decode_page(data: bytes) -> Page:
+    return _PAGE_DECODER.decode(data)
+
+
+def render_page(page: Page, fields: Sequence[str] | None, now: datetime) -> dict[str, Any]:
+    """``{"items": [...], "next_cursor": str | None}``, with ``overdue`` judged at ``now``."""
+    return {"items": [list_item(row, fields, now) for row in page.rows], "next_cursor": page.next_cursor}
+
+
+async def select_page(store: RecordListing, principal: Principal, request: PageRequest) -> Page:
+    """The page ``request`` asks for, of what ``principal`` may read (the tenant is the principal's)."""
     after = decode_cursor(request.cursor, request.sort, request.fingerprint) if request.cursor else None
     shown: list[ListedRecord] = []
     position = after
@@ -65,6 +90,5 @@ async def read_page(store: RecordListing, principal: Principal, request: PageReq
         next_position = None
     else:
         next_position = position
-    items = [list_item(listed.projection, request.fields, request.now) for listed in shown]
     cursor = None if next_position is None else encode_cursor(request.sort, request.fingerprint, *next_position)
-    return {"items": items, "next_cursor": cursor}
+    return Page([listed.projection for listed in shown], cursor)

@@ -1,7 +1,12 @@
-"""``/api/reports``: dashboards' figures over the records the token may read, judged at the request's instant."""
+"""``/api/reports``: dashboards' figures over the records the token may read, judged at the request's instant.
+
+Every route renders one basis (``figures.report_basis``), cached per tenant and visibility until a record of
+the tenant changes or the clock moves a record into overdue or over its service level.
+"""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -10,13 +15,13 @@ from litestar import Controller, Request, get
 from litestar.di import NamedDependency
 
 from server.api import figures
+from server.api.answers import AnswerCache
 from server.api.params import MAIN_TYPES, check_known
-from server.api.visibility import readable, reads_every
+from server.api.visibility import readable, reads_every, visibility_key
 from sync import Hub, Principal, ReportRow
 
 __all__ = ["ReportsController", "report_rows"]
 
-_CLAIM_TYPES = ("warranty_claim", "insurance_claim")
 HttpRequest = Request[Any, Any, Any]
 Caller = NamedDependency[Principal]
 
@@ -32,8 +37,20 @@ async def report_rows(hub: Hub, principal: Principal, types: tuple[str, ...] = M
     return rows
 
 
-def _sla(request: HttpRequest) -> Mapping[tuple[str, str], timedelta]:
-    return request.app.state.report_sla  # type: ignore[no-any-return]
+async def _reports(request: HttpRequest, principal: Principal) -> dict[str, Any]:
+    check_known(request, ())
+    hub: Hub = request.app.state.hub
+    sla: Mapping[tuple[str, str], timedelta] = request.app.state.report_sla
+
+    async def compute() -> tuple[bytes, float | None]:
+        at = datetime.now(UTC)
+        basis, valid_until = figures.report_basis(await report_rows(hub, principal), at, sla)
+        ttl = None if valid_until is None else (valid_until - at).total_seconds()
+        return json.dumps(basis).encode(), ttl
+
+    answers: AnswerCache = request.app.state.answers
+    basis = json.loads(await answers.fetch(principal.tenant, f"reports:{visibility_key(principal)}", compute))
+    return figures.render(basis, datetime.now(UTC))
 
 
 class ReportsController(Controller):
@@ -45,51 +62,32 @@ class ReportsController(Controller):
     @get("/", summary="Every report at once",
          description="The five reports below in one answer, all judged at the same instant (`now`).")
     async def all_reports(self, request: HttpRequest, principal: Caller) -> dict[str, Any]:
-        check_known(request, ())
-        now = datetime.now(UTC)
-        rows = await report_rows(request.app.state.hub, principal)
-        return {
-            "now": now.isoformat(),
-            "status_counts": figures.status_counts(rows),
-            "overdue": figures.overdue_work_orders(rows, now),
-            "open_ages": figures.open_ages(rows, now, _sla(request)),
-            "technicians": figures.technician_load(rows, now),
-            "claimed_amounts": figures.claimed_amounts(rows, _CLAIM_TYPES),
-        }
+        return await _reports(request, principal)
 
     @get("/status-counts", summary="Records by status",
          description="Per record type, how many records are in each status.")
     async def status_counts(self, request: HttpRequest, principal: Caller) -> dict[str, Any]:
-        check_known(request, ())
-        return figures.status_counts(await report_rows(request.app.state.hub, principal))
+        return (await _reports(request, principal))["status_counts"]  # type: ignore[no-any-return]
 
     @get("/overdue", summary="Overdue work orders",
          description="Work orders in an open status whose `due_at` has passed, by the clock at this request "
                      "(no write is needed for a record to become overdue): the count and the 100 most overdue.")
     async def overdue(self, request: HttpRequest, principal: Caller) -> dict[str, Any]:
-        check_known(request, ())
-        rows = await report_rows(request.app.state.hub, principal, ("work_order",))
-        return figures.overdue_work_orders(rows, datetime.now(UTC))
+        return (await _reports(request, principal))["overdue"]  # type: ignore[no-any-return]
 
     @get("/open-ages", summary="Ages of open records against their service levels",
          description="Per record type and open status: how many records, the oldest age in that status (hours, "
                      "from `status_updated_at`), the service level (`FIELDSYNC_REPORT_SLA`) and how many exceed it.")
     async def open_ages(self, request: HttpRequest, principal: Caller) -> list[dict[str, Any]]:
-        check_known(request, ())
-        rows = await report_rows(request.app.state.hub, principal)
-        return figures.open_ages(rows, datetime.now(UTC), _sla(request))
+        return (await _reports(request, principal))["open_ages"]  # type: ignore[no-any-return]
 
     @get("/technicians", summary="Open work per technician",
          description="Open work orders per technician (null: unassigned) and how many of them are overdue.")
     async def technicians(self, request: HttpRequest, principal: Caller) -> list[dict[str, Any]]:
-        check_known(request, ())
-        rows = await report_rows(request.app.state.hub, principal, ("work_order",))
-        return figures.technician_load(rows, datetime.now(UTC))
+        return (await _reports(request, principal))["technicians"]  # type: ignore[no-any-return]
 
     @get("/claimed-amounts", summary="Claimed amounts by status",
          description="Warranty claims (`claim_amount`) and insurance claims (`estimated_loss`): per status, how "
                      "many claims, how many state an amount, and the total as a decimal string.")
     async def claimed_amounts(self, request: HttpRequest, principal: Caller) -> dict[str, Any]:
-        check_known(request, ())
-        rows = await report_rows(request.app.state.hub, principal, _CLAIM_TYPES)
-        return figures.claimed_amounts(rows, _CLAIM_TYPES)
+        return (await _reports(request, principal))["claimed_amounts"]  # type: ignore[no-any-return]
