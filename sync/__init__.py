@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from sync.protocol.codes import CloseCode, ErrorCode
     from sync.scopes import DEFAULT_SCOPES_FILE, ScopeRegistry, load_definitions
     from sync.store import (
-        LISTING_SORTS, ListedRecord, Projection, RecordFilter, RecordListing, RecordOrder, ReportRow, SqlStore, Store,
+        LISTING_SORTS, ConflictRecord, ListedRecord, Projection, RecordFilter, RecordListing, RecordOrder, ReportRow, SqlStore, Store,
         upgrade,
     )
 
@@ -41,7 +41,7 @@ _FACE = {
     "CloseCode": "sync.protocol.codes", "ErrorCode": "sync.protocol.codes",
     "DEFAULT_SCOPES_FILE": "sync.scopes", "ScopeRegistry": "sync.scopes", "load_definitions": "sync.scopes",
     "SqlStore": "sync.store", "Store": "sync.store", "upgrade": "sync.store",
-    "LISTING_SORTS": "sync.store", "ListedRecord": "sync.store", "Projection": "sync.store",
+    "LISTING_SORTS": "sync.store", "ConflictRecord": "sync.store", "ListedRecord": "sync.store", "Projection": "sync.store",
     "RecordFilter": "sync.store", "RecordListing": "sync.store", "RecordOrder": "sync.store", "ReportRow": "sync.store",
 }
 

@@ -17,6 +17,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 
 from server.api.answers import AnswerCache
 from server.api.bearer import principal
+from server.api.conflicts import ConflictsController
 from server.api.errors import exception_handlers
 from server.api.records import RecordsController
 from server.api.reports import ReportsController
@@ -49,7 +50,7 @@ def api_app_config(*, version: str, production: bool, report_sla: str = DEFAULT_
     """The API's part of the app. Swagger and Redoc pages are served only outside production."""
     plugins = [YamlRenderPlugin()] if production else [SwaggerRenderPlugin(), RedocRenderPlugin(), YamlRenderPlugin()]
     return ApiConfig(
-        route_handlers=[RecordsController, ReportsController],
+        route_handlers=[RecordsController, ReportsController, ConflictsController],
         dependencies={"principal": Provide(principal)},
         exception_handlers=exception_handlers,
         # brotli when the client accepts it, else gzip; small answers are not worth compressing

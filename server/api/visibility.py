@@ -16,7 +16,10 @@ from typing import Any
 
 from sync import AuthError, Principal, scope_for
 
-__all__ = ["readable", "reads_every", "visibility_key"]
+__all__ = ["REVIEWER_ROLES", "may_review", "readable", "reads_every", "visibility_key"]
+
+#: Roles that may settle a conflict; they must also be able to read its record.
+REVIEWER_ROLES = frozenset({"claims_manager", "supervisor", "admin"})
 
 # The role rule looks at the record type only; any well-formed id stands for every record of it.
 _ANY_ID = "any"
@@ -41,3 +44,8 @@ def visibility_key(principal: Principal) -> str:
     are shared under it. Everything ``readable`` may look at is in it (user, roles, teams)."""
     text = "\x00".join([principal.user, ",".join(sorted(principal.roles)), ",".join(sorted(principal.teams))])
     return hashlib.blake2b(text.encode(), digest_size=10).hexdigest()
+
+
+def may_review(principal: Principal, record_type: str, record: Mapping[str, Any] | None) -> bool:
+    """Whether ``principal`` may resolve a conflict of ``record``: a reviewing role, and read access to it."""
+    return bool(principal.roles & REVIEWER_ROLES) and readable(principal, record_type, record)

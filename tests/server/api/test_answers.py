@@ -1,37 +1,23 @@
-"""The API's cache on a real hub: a merge invalidates exactly its tenant's answers; Redis down, the store answers.
-
-The hub runs in the test's own event loop (store, hub, cache started here) and the app is called through
-httpx's ASGI transport, so merges made through a hub session and store queries can be observed directly.
-"""
+"""The API's cache on a real hub: a merge invalidates exactly its tenant's answers; Redis down, the store answers."""
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from collections.abc import Iterator
 from typing import Any
 
-import httpx
 import pytest
-from pycrdt import Doc
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-from conflict import Hlc, write_field
-from server.api import AnswerCache
-from server.app import create_app
-from server.auth import JwtVerifier
-from server.config import Settings
-from sync import Cache, Hub, InProcessCache, RedisCache
-from sync.protocol import Sync, SyncStep
+from sync import InProcessCache, RedisCache
 from sync.store import SqlStore, upgrade
-from tests.support.inproc import SECRET, Connection, token
+from tests.server.api.inproc_app import SUP, running
+from tests.support.inproc import token
 from tests.support.redis_server import RedisServer
 from tests.support.seed import seed_records
 
-SUP = {"Authorization": f"Bearer {token('sup', roles=('supervisor',))}"}
 OTHER = {"Authorization": f"Bearer {token('sup', tenant='globex', roles=('supervisor',))}"}
 
 
@@ -47,47 +33,6 @@ def projection_reads() -> Iterator[list[str]]:
     event.listen(Engine, "before_cursor_execute", on_execute)
     yield seen
     event.remove(Engine, "before_cursor_execute", on_execute)
-
-
-@dataclass
-class Running:
-    hub: Hub
-    http: httpx.AsyncClient
-    answers: AnswerCache
-
-    async def get(self, path: str, headers: dict[str, str] = SUP) -> Any:
-        response = await self.http.get(path, headers=headers)
-        assert response.status_code == 200, response.text
-        return response.json()
-
-    async def merge(self, name: str, field: str, value: Any) -> None:
-        """One ordinary write through a hub session, committed, projected, and its invalidations landed."""
-        conn = Connection(self.hub)
-        await conn.open(name, token("u1", device="d1", roles=("supervisor",)))
-        doc = Doc()
-        write_field(doc, field, value, clock=Hlc("d1"), user="u1", roles=("supervisor",))
-        conn.socket.push(Sync(name, SyncStep.UPDATE, doc.get_update()))
-        await conn.socket.wait(lambda: conn.socket.statuses(name) == [True])
-        await self.hub.flush_projections()
-        await conn.finish()
-        async with asyncio.timeout(15):
-            while self.answers.invalidation.pending("acme"):  # the tenant of the session's token
-                await asyncio.sleep(0.01)
-
-
-@asynccontextmanager
-async def running(url: str, cache: Cache) -> AsyncIterator[Running]:
-    app = create_app(Settings(database_url=url), verifier=JwtVerifier(secret=SECRET), cache=cache)
-    hub: Hub = app.state.hub
-    await hub.store.start()
-    await cache.start()
-    try:
-        async with hub.running():
-            async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://hub") as http:
-                yield Running(hub, http, app.state.answers)
-    finally:
-        await cache.close()
-        await hub.store.close()
 
 
 async def seed(url: str) -> None:
