@@ -11,6 +11,7 @@ from litestar import Litestar
 from server.api import answer_cache, api_app_config
 from server.config import Settings
 from server.health import healthz, readyz
+from server.viewer import viewer_handlers
 from sync import Cache, ConfigError, Hub, SqlStore, Store, TokenVerifier, load_definitions
 
 
@@ -47,7 +48,7 @@ def create_app(
     api = api_app_config(version=_version(), production=settings.environment == "production",
                          report_sla=settings.report_sla)
     app = Litestar(
-        route_handlers=[healthz, readyz, *api.route_handlers],
+        route_handlers=[healthz, readyz, *api.route_handlers, *viewer_handlers()],
         lifespan=[lifespan],
         dependencies=api.dependencies,
         exception_handlers=api.exception_handlers,
