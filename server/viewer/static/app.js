@@ -6,6 +6,7 @@ const main = document.getElementById("main");
 const noticeBox = document.getElementById("notice");
 const TOKEN_KEY = "fieldsync.token";
 let leave = () => {};
+let routeId = 0; // pages that load something draw it only while they are still the current route
 
 // ---- small helpers: elements are built with text nodes only, so record content can never become markup
 function h(tag, attrs = {}, ...children) {
@@ -74,7 +75,9 @@ async function records(params) {
   h("label", {}, "Sort", h("select", { name: "sort" }, ...["-updated_at", "updated_at", "name", "-name", "status", "due_at", "-due_at"].map((s) => h("option", { value: s, selected: params.get("sort") === s }, s)))),
   h("button", { type: "submit" }, "Filter"));
   show(h("h1", {}, "Records"), form, h("p", {}, "Loading…"));
+  const id = routeId;
   const page = await api(`/api/records?${params}`);
+  if (id !== routeId) return;
   const rows = page.items.map((item) => h("tr", { "data-name": item.name },
     h("td", {}, h("a", { href: `#/record/${encodeURIComponent(item.name)}` }, item.name)),
     h("td", {}, item.record.title || item.record.claim_number || item.record.policy_number || ""),
@@ -145,7 +148,9 @@ function record(name) {
 }
 
 async function history(name) {
+  const id = routeId;
   const data = await api(`/api/records/${encodeURIComponent(name)}/history`);
+  if (id !== routeId) return;
   show(h("h1", {}, `History of ${name}`), h("div", { class: "table" }, h("table", {},
     h("thead", {}, h("tr", {}, ...["When", "Field", "Value", "Who", "Device"].map((c) => h("th", { scope: "col" }, c)))),
     h("tbody", {}, data.writes.map((w) => h("tr", {}, h("td", {}, w.at.slice(0, 19).replace("T", " ")), h("td", {}, w.field), h("td", {}, text(w.value)), h("td", {}, w.user), h("td", {}, w.device)))))));
@@ -177,7 +182,9 @@ function dashboard() {
 
 // ---- the conflict review
 async function conflicts() {
+  const id = routeId;
   const data = await api("/api/conflicts?status=open");
+  if (id !== routeId) return;
   const reviewer = (claims()?.roles || []).some((role) => domain.reviewer_roles.includes(role));
   async function resolve(id, value) {
     try {
@@ -188,12 +195,12 @@ async function conflicts() {
   }
   const items = data.items.map((c) => {
     const custom = h("input", { "aria-label": `New value for conflict ${c.id}`, size: 12 });
-    return h("section", { class: "card", "data-conflict": c.id },
+    return h("section", { class: "card", "data-conflict": c.id, "data-kind": c.kind },
       h("h2", {}, h("a", { href: `#/record/${encodeURIComponent(c.name)}` }, c.name), ` · ${c.field}`),
       h("p", {}, `${c.kind}${c.code ? ` (${c.code})` : ""}${c.needs_review ? " · needs review" : ""}`),
       h("ul", {}, c.values.map((v) => h("li", {}, h("strong", {}, text(v.value)), ` by ${v.user || "?"}${v.device ? ` on ${v.device}` : ""}${v.at ? ` at ${v.at.slice(0, 19).replace("T", " ")}` : ""} `,
-        reviewer ? h("button", { type: "button", onclick: () => resolve(c.id, v.value) }, `Choose ${text(v.value)}`) : ""))),
-      reviewer ? h("form", { onsubmit: (event) => { event.preventDefault(); resolve(c.id, custom.value); } }, custom, h("button", { type: "submit" }, "Resolve with this value")) : "");
+        reviewer && c.kind === "conflict" ? h("button", { type: "button", onclick: () => resolve(c.id, v.value) }, `Choose ${text(v.value)}`) : ""))),
+      reviewer && c.kind === "conflict" ? h("form", { onsubmit: (event) => { event.preventDefault(); resolve(c.id, custom.value); } }, custom, h("button", { type: "submit" }, "Resolve with this value")) : "");
   });
   show(h("h1", {}, "Conflicts"), items.length ? h("div", { class: "cards" }, items) : h("p", { id: "no-conflicts" }, "No open conflicts."));
 }
@@ -201,6 +208,7 @@ async function conflicts() {
 // ---- routing
 async function route() {
   leave(); leave = () => {};
+  routeId += 1;
   notice("");
   const [path, query] = location.hash.slice(1).split("?");
   if (!token() && path !== "/sign-in") { location.hash = "#/sign-in"; return; }
