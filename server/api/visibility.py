@@ -3,9 +3,10 @@
 ``readable`` is the whole rule. Today it is the role rule of ``/sync`` (``sync.scope_for``): a token whose
 roles open documents of a record type may read every record of it. When per-record access rules judge
 documents, this function calls them (``AccessRules.decide(principal, record_type, record).scope is not None``)
-and every route follows, because none decides on its own. Cached answers are shared by principals with the
-same ``visibility_key``, which must cover whatever ``readable`` looks at in the token. ``reads_every`` lets a report skip reading records
-when the answer cannot depend on them; it must stay true only where ``readable`` ignores the record.
+and every route follows, because none decides on its own. ``reads_every`` lets a report skip reading records
+when the answer cannot depend on them; it must stay true only where ``readable`` ignores the record. Cached
+answers are shared by principals with the same ``visibility_key``, which must cover whatever ``readable``
+looks at in the token.
 """
 
 from __future__ import annotations

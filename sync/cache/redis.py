@@ -23,7 +23,9 @@ class RedisCache(Cache):
     at most before it is served from the store.
     """
 
-    def __init__(self, url: str, *, prefix: str = "fieldsync:cache:", timeout_seconds: float = _TIMEOUT_SECONDS) -> None:
+    def __init__(
+        self, url: str, *, prefix: str = "fieldsync:cache:", timeout_seconds: float = _TIMEOUT_SECONDS
+    ) -> None:
         self._url = url
         self._prefix = prefix
         self._timeout = timeout_seconds

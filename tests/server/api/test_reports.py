@@ -33,7 +33,8 @@ def seed_data(now: datetime) -> dict[str, dict[str, Any]]:
     records: dict[str, dict[str, Any]] = {}
     for i in range(120):
         records[f"work_order:WO-{i}"] = {
-            "number": f"WO-{i}", "status": rng.choice(WO_STATUSES), "technician": rng.choice(["ana", "ben", "cy", None]),
+            "number": f"WO-{i}", "status": rng.choice(WO_STATUSES),
+            "technician": rng.choice(["ana", "ben", "cy", None]),
             "due_at": iso(now + timedelta(hours=rng.randint(-72, 72))),
         }
     for i in range(60):
