@@ -21,7 +21,8 @@ if TYPE_CHECKING:
     from sync.protocol.codes import CloseCode, ErrorCode
     from sync.scopes import DEFAULT_SCOPES_FILE, ScopeRegistry, load_definitions
     from sync.store import (
-        LISTING_SORTS, ConflictRecord, ListedRecord, Projection, RecordFilter, RecordListing, RecordOrder, ReportRow, SqlStore, Store,
+        LISTING_SORTS, ConflictRecord, ListedRecord, Projection, RecordFilter, RecordListing, RecordOrder, ReportGroup,
+        ReportRow, SqlStore, Store,
         upgrade,
     )
 
@@ -43,6 +44,7 @@ _FACE = {
     "SqlStore": "sync.store", "Store": "sync.store", "upgrade": "sync.store",
     "LISTING_SORTS": "sync.store", "ConflictRecord": "sync.store", "ListedRecord": "sync.store", "Projection": "sync.store",
     "RecordFilter": "sync.store", "RecordListing": "sync.store", "RecordOrder": "sync.store", "ReportRow": "sync.store",
+    "ReportGroup": "sync.store",
 }
 
 __all__ = sorted(_FACE)

@@ -1,6 +1,6 @@
 """``/api/reports``: dashboards' figures over the records the token may read, judged at the request's instant.
 
-Every route renders one basis (``figures.report_basis``), cached per tenant and visibility until a record of
+Every route renders one basis (``report_basis``), cached per tenant and visibility until a record of
 the tenant changes or the clock moves a record into overdue or over its service level.
 """
 
@@ -18,23 +18,40 @@ from server.api import figures
 from server.api.answers import AnswerCache
 from server.api.params import MAIN_TYPES, check_known
 from server.api.visibility import readable, reads_every, visibility_key
-from sync import Hub, Principal, ReportRow
+from sync import Hub, Principal, RecordFilter, RecordOrder
 
-__all__ = ["ReportsController", "report_rows"]
+__all__ = ["ReportsController", "report_basis"]
 
 HttpRequest = Request[Any, Any, Any]
 Caller = NamedDependency[Principal]
 
 
-async def report_rows(hub: Hub, principal: Principal, types: tuple[str, ...] = MAIN_TYPES) -> list[ReportRow]:
-    """The rows of ``types`` that ``principal`` may read: the record maps are read only where access needs them."""
-    every = tuple(kind for kind in types if reads_every(principal, kind))
-    some = tuple(kind for kind in types if kind not in every)
-    rows = await hub.store.report_rows(principal.tenant, types=every)
+async def report_basis(
+    hub: Hub, principal: Principal, now: datetime, sla: Mapping[tuple[str, str], timedelta]
+) -> tuple[dict[str, Any], datetime | None]:
+    """The basis of the reports over what ``principal`` may read (``figures``).
+
+    Record types it reads entirely are counted by the store (``GROUP BY``); the others are read row by row
+    and judged by ``readable``.
+    """
+    every = tuple(kind for kind in MAIN_TYPES if reads_every(principal, kind))
+    some = tuple(kind for kind in MAIN_TYPES if kind not in every)
+    limits = figures.cutoffs(now, sla)
+    groups = await hub.store.report_groups(principal.tenant, types=every, now=now, cutoffs=limits)
+    late: list[dict[str, Any]] = []
+    if "work_order" in every:
+        listed = await hub.store.list_records(
+            principal.tenant, RecordFilter(type="work_order", overdue=True, now=now), RecordOrder("due_at"),
+            limit=figures.OVERDUE_SHOWN,
+        )
+        late = [figures.late_item(item.projection.name, item.projection.status, item.projection.assignee, item.key)
+                for item in listed]
     if some:
         candidates = await hub.store.report_rows(principal.tenant, types=some, with_record=True)
-        rows += [row for row in candidates if readable(principal, row.type, row.record or {})]
-    return rows
+        rows = [row for row in candidates if readable(principal, row.type, row.record or {})]
+        groups += figures.groups_of(rows, now, limits)
+        late = sorted(late + figures.late_items(rows, now), key=lambda item: (item["due_at"], item["name"]))
+    return figures.basis_of(groups, late, now, sla)
 
 
 async def _reports(request: HttpRequest, principal: Principal) -> dict[str, Any]:
@@ -44,7 +61,7 @@ async def _reports(request: HttpRequest, principal: Principal) -> dict[str, Any]
 
     async def compute() -> tuple[bytes, float | None]:
         at = datetime.now(UTC)
-        basis, valid_until = figures.report_basis(await report_rows(hub, principal), at, sla)
+        basis, valid_until = await report_basis(hub, principal, at, sla)
         ttl = None if valid_until is None else (valid_until - at).total_seconds()
         return json.dumps(basis).encode(), ttl
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from sync.store.base import Store
 from sync.store.conflicts import ConflictStore
 from sync.store.listing import (
-    LISTING_SORTS, ListedRecord, RecordFilter, RecordListing, RecordOrder, ReportRow,
+    LISTING_SORTS, ListedRecord, RecordFilter, RecordListing, RecordOrder, ReportGroup, ReportRow,
 )
 from sync.store.log import DocumentLog
 from sync.store.migrate import upgrade
@@ -18,6 +18,7 @@ from sync.store.records import ConflictRecord, LogEntry, Projection, ProjectionC
 from sync.store.sql import SqlStore
 
 __all__ = [
-    "LISTING_SORTS", "ConflictRecord", "ListedRecord", "RecordFilter", "RecordListing", "RecordOrder", "ReportRow", "ConflictStore", "DocumentLog", "LogEntry", "Projection", "ProjectionChange", "ProjectionStore",
-    "ScopeIndex", "SqlStore", "Store", "StoredDocument", "upgrade",
+    "LISTING_SORTS", "ConflictRecord", "ConflictStore", "DocumentLog", "ListedRecord", "LogEntry", "Projection",
+    "ProjectionChange", "ProjectionStore", "RecordFilter", "RecordListing", "RecordOrder", "ReportGroup",
+    "ReportRow", "ScopeIndex", "SqlStore", "Store", "StoredDocument", "upgrade",
 ]

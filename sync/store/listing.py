@@ -6,7 +6,7 @@ What the REST API asks of the store. Access rules are not applied here: callers 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -14,7 +14,9 @@ from typing import Any
 
 from sync.store.records import Projection
 
-__all__ = ["LISTING_SORTS", "ListedRecord", "RecordFilter", "RecordListing", "RecordOrder", "ReportRow"]
+__all__ = [
+    "LISTING_SORTS", "ListedRecord", "RecordFilter", "RecordListing", "RecordOrder", "ReportGroup", "ReportRow",
+]
 
 #: The columns a listing may be sorted by; the record's name breaks ties, so every order is total.
 LISTING_SORTS = ("updated_at", "name", "status", "assignee", "due_at")
@@ -75,6 +77,29 @@ class ReportRow:
     record: dict[str, Any] | None = None
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReportGroup:
+    """Figures of the projections sharing one (type, status, assignee), at an instant ``now``."""
+
+    type: str
+    status: str | None
+    assignee: str | None
+    count: int
+    overdue: int
+    """Open (per the lifecycle) and due before ``now``."""
+    next_due: datetime | None
+    """The earliest due time at or after ``now`` of an open record: when the next one becomes overdue."""
+    with_amount: int
+    amount: Decimal
+    """The sum of the amounts (0 without any)."""
+    oldest_since: datetime | None
+    """The earliest ``status_updated_at``."""
+    over_limit: int
+    """Records whose ``status_updated_at`` is before the group's cutoff."""
+    next_since: datetime | None
+    """The earliest ``status_updated_at`` at or after the cutoff: the next to cross it, as time passes."""
+
+
 class RecordListing(ABC):
     """Listing and reporting over projections. Every method raises ``StoreError`` on failure."""
 
@@ -100,6 +125,21 @@ class RecordListing(ABC):
         self, tenant: str, *, types: Sequence[str], with_record: bool = False
     ) -> list[ReportRow]:
         """The report rows of every projection of ``tenant`` of the given types, in name order."""
+
+    @abstractmethod
+    async def report_groups(
+        self,
+        tenant: str,
+        *,
+        types: Sequence[str],
+        now: datetime,
+        cutoffs: Mapping[tuple[str, str], datetime],
+    ) -> list[ReportGroup]:
+        """Per (type, status, assignee) of ``tenant``'s projections of ``types``: the figures of ``ReportGroup``.
+
+        ``cutoffs`` gives, per (type, status), the instant a ``status_updated_at`` must precede to count in
+        ``over_limit``; groups without one count 0 there and have no ``next_since``.
+        """
 
     @abstractmethod
     async def update_times(self, tenant: str, name: str, *, limit: int = 100) -> list[datetime]:

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, desc, false, func, literal, not_, or_, select
+from sqlalchemy import ColumnElement, and_, case, desc, false, func, literal, not_, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from conflict import LIFECYCLES, RECORD_TYPES
-from sync.store.listing import ListedRecord, RecordFilter, RecordOrder, ReportRow
+from sync.store.listing import ListedRecord, RecordFilter, RecordOrder, ReportGroup, ReportRow
 from sync.store.records import Projection
 from sync.store.tables import UtcDateTime, projections, updates
 
@@ -88,6 +89,52 @@ class ListingQueries:
             rows = (await conn.execute(query)).all()
         return [ReportRow(**row._mapping) for row in rows]
 
+    async def report_groups(
+        self,
+        tenant: str,
+        *,
+        types: Sequence[str],
+        now: datetime,
+        cutoffs: Mapping[tuple[str, str], datetime],
+    ) -> list[ReportGroup]:
+        if not types:
+            return []
+        if now.tzinfo is None or any(at.tzinfo is None for at in cutoffs.values()):
+            raise ValueError("now and the cutoffs must be timezone-aware")
+        c = projections.c
+        is_open = _open()
+        cutoff = case(
+            *((and_(c.type == kind, c.status == status), literal(at, UtcDateTime()))
+              for (kind, status), at in cutoffs.items()),
+            else_=literal(None, UtcDateTime()),
+        ) if cutoffs else literal(None, UtcDateTime())
+        query = (
+            select(
+                c.type, c.status, c.assignee,
+                func.count().label("count"),
+                func.sum(case((_overdue(now), 1), else_=0)).label("overdue"),
+                func.min(case((and_(is_open, c.due_at >= now), c.due_at))).label("next_due"),
+                func.count(c.amount).label("with_amount"),
+                func.coalesce(func.sum(c.amount), 0).label("amount"),
+                func.min(c.status_since).label("oldest_since"),
+                func.sum(case((c.status_since < cutoff, 1), else_=0)).label("over_limit"),
+                func.min(case((c.status_since >= cutoff, c.status_since))).label("next_since"),
+            )
+            .where(c.tenant == tenant, c.type.in_(list(types)))
+            .group_by(c.type, c.status, c.assignee)
+        )
+        async with self._transaction("report_groups") as conn:
+            rows = (await conn.execute(query)).all()
+        return [
+            ReportGroup(
+                type=row.type, status=row.status, assignee=row.assignee, count=int(row.count),
+                overdue=int(row.overdue or 0), next_due=_instant(row.next_due), with_amount=int(row.with_amount),
+                amount=Decimal(str(row.amount or 0)), oldest_since=_instant(row.oldest_since),
+                over_limit=int(row.over_limit or 0), next_since=_instant(row.next_since),
+            )
+            for row in rows
+        ]
+
     async def update_times(self, tenant: str, name: str, *, limit: int = 100) -> list[datetime]:
         if limit < 1:
             raise ValueError("limit must be at least 1")
@@ -137,6 +184,23 @@ def _overdue(now: datetime) -> ColumnElement[bool]:
         if kind.due_field is not None and name in LIFECYCLES
     ]
     return or_(*cases) if cases else false()
+
+
+def _open() -> ColumnElement[bool]:
+    """In a status the record type's lifecycle calls open (awaiting work)."""
+    return or_(*(
+        and_(projections.c.type == name, func.coalesce(projections.c.status, "").in_(sorted(lifecycle.open)))
+        for name, lifecycle in LIFECYCLES.items()
+    ))
+
+
+def _instant(value: Any) -> datetime | None:
+    """A datetime aggregate as the driver gives it (SQLite: text, no zone) made timezone-aware UTC."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def _sort_value(value: Any) -> Any:

@@ -176,3 +176,35 @@ def test_derived_columns_ignore_values_that_do_not_read() -> None:
     assert derived_columns("warranty_claim", {"record": {"claim_amount": True}})["amount"] is None
     assert derived_columns("work_order", {"record": {"due_at": "2026-01-05T09:00:00+01:00"}})["due_at"] == T0
     assert derived_columns("work_order", {"record": "not a map"})["search"] is None
+
+
+async def test_report_groups_count_and_sum_per_type_status_and_assignee(store: SqlStore) -> None:
+    await store.save_projections([
+        work_order(1, "OPEN", due=T0 - timedelta(hours=1)),
+        work_order(2, "OPEN", due=T0 + timedelta(hours=2)),
+        work_order(3, "OPEN", due=T0 + timedelta(hours=1)),
+        work_order(4, "COMPLETED", due=T0 - timedelta(hours=1)),
+        work_order(5, "OPEN", technician="ben"),
+        claim(6, amount="10.25", since=T0 - timedelta(hours=50)),
+        claim(7, amount="5", since=T0 - timedelta(hours=10)),
+        claim(8, amount=None, since=T0 - timedelta(hours=20)),
+        work_order(9, "OPEN", tenant="globex"),
+    ])
+    cutoffs = {("warranty_claim", "SUBMITTED"): T0 - timedelta(hours=48)}
+
+    groups = await store.report_groups(TENANT, types=["work_order", "warranty_claim"], now=T0, cutoffs=cutoffs)
+    by_key = {(g.type, g.status, g.assignee): g for g in groups}
+    assert set(by_key) == {("work_order", "OPEN", "ana"), ("work_order", "COMPLETED", "ana"),
+                           ("work_order", "OPEN", "ben"), ("warranty_claim", "SUBMITTED", "ina")}
+    ana = by_key[("work_order", "OPEN", "ana")]
+    assert (ana.count, ana.overdue, ana.next_due) == (3, 1, T0 + timedelta(hours=1))
+    done = by_key[("work_order", "COMPLETED", "ana")]
+    assert (done.count, done.overdue, done.next_due) == (1, 0, None), "closed work is never overdue"
+    claims = by_key[("warranty_claim", "SUBMITTED", "ina")]
+    assert (claims.count, claims.with_amount, claims.amount) == (3, 2, Decimal("15.25"))
+    assert claims.oldest_since == T0 - timedelta(hours=50)
+    assert (claims.over_limit, claims.next_since) == (1, T0 - timedelta(hours=20))
+    assert by_key[("work_order", "OPEN", "ben")].over_limit == 0, "no cutoff, nothing over it"
+    assert await store.report_groups(TENANT, types=[], now=T0, cutoffs={}) == []
+    with pytest.raises(ValueError):
+        await store.report_groups(TENANT, types=["work_order"], now=datetime(2026, 1, 1), cutoffs={})
