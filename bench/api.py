@@ -85,6 +85,11 @@ async def run(url: str, count: int) -> list[str]:
     for start in range(0, len(rows), 5000):
         await seeding.save_projections(rows[start:start + 5000])
     await seeding.close()
+    if url.startswith("postgresql"):
+        # what autovacuum does after a bulk load, before the planner has statistics
+        conn = await asyncpg.connect(url.replace("postgresql+asyncpg", "postgresql"))
+        await conn.execute("ANALYZE projections")
+        await conn.close()
 
     cache = InProcessCache()
     app = create_app(Settings(database_url=url), verifier=JwtVerifier(secret=SECRET), cache=cache)
