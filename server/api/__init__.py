@@ -12,7 +12,7 @@ from typing import Any
 from litestar.config.compression import CompressionConfig
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import RedocRenderPlugin, SwaggerRenderPlugin, YamlRenderPlugin
+from litestar.openapi.plugins import SwaggerRenderPlugin, YamlRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
 from server.api.answers import AnswerCache
@@ -26,6 +26,8 @@ from sync import Cache, CacheInvalidation, InProcessCache, RedisCache
 
 __all__ = ["DEFAULT_SLA", "AnswerCache", "ApiConfig", "answer_cache", "api_app_config", "parse_sla"]
 
+#: Where the viewer's routes serve the Swagger UI's files (``server.viewer``).
+SWAGGER_ASSETS = "/viewer/swagger"
 _DESCRIPTION = (
     "Read the records of your tenant, their history and reports, and review conflicts. Every route takes "
     "`Authorization: Bearer <token>` (the same JWT as `/sync`); the tenant is always the token's, and every "
@@ -47,8 +49,13 @@ class ApiConfig:
 
 
 def api_app_config(*, version: str, production: bool, report_sla: str = DEFAULT_SLA) -> ApiConfig:
-    """The API's part of the app. Swagger and Redoc pages are served only outside production."""
-    plugins = [YamlRenderPlugin()] if production else [SwaggerRenderPlugin(), RedocRenderPlugin(), YamlRenderPlugin()]
+    """The API's part of the app. The Swagger page is served only outside production, with its scripts from the
+    hub itself (``swagger-ui-dist``, copied by ``bin/setup`` next to the viewer's bundle), never from a CDN."""
+    swagger = SwaggerRenderPlugin(
+        js_url=f"{SWAGGER_ASSETS}/swagger-ui-bundle.js", css_url=f"{SWAGGER_ASSETS}/swagger-ui.css",
+        standalone_preset_js_url=f"{SWAGGER_ASSETS}/swagger-ui-standalone-preset.js",
+    )
+    plugins = [YamlRenderPlugin()] if production else [swagger, YamlRenderPlugin()]
     return ApiConfig(
         route_handlers=[RecordsController, ReportsController, ConflictsController],
         dependencies={"principal": Provide(principal)},

@@ -24,6 +24,8 @@ HERE = Path(__file__).resolve().parent
 STATIC = HERE / "static"
 #: Built by ``bin/setup`` (``npm ci`` + esbuild from ``package-lock.json``); ignored by git.
 BUNDLE = HERE / "build" / "sync-client.js"
+#: The Swagger UI's files, copied from ``swagger-ui-dist`` by the same build.
+SWAGGER = HERE / "build" / "swagger"
 
 
 def _domain() -> str:
@@ -58,7 +60,9 @@ async def bundle() -> Response[Any]:
 
 
 def viewer_handlers() -> list[Any]:
-    """Route handlers for the page, its script and stylesheet, and the bundle."""
+    """Route handlers for the page, its script and stylesheet, the bundle, and the Swagger UI's files."""
     files = create_static_files_router(path="/viewer", directories=[STATIC], include_in_schema=False,
                                        name="viewer-files")
-    return [page, bundle, files]
+    swagger = create_static_files_router(path="/viewer/swagger", directories=[SWAGGER], include_in_schema=False,
+                                         name="swagger-files")
+    return [page, bundle, swagger, files]
