@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 
 from pycrdt import Doc, Map
+from selenium.webdriver.common.action_chains import ActionChains
+from selenium.webdriver.common.keys import Keys
 
 from conflict import Hlc, write_field
 from tests.support.browser import Browser
@@ -152,3 +154,31 @@ async def test_a_conflict_is_resolved_on_the_review_page_and_every_replica_conve
                     what="the conflict gone from the queue",
                 )
                 browser.shot("conflict-resolved")
+
+
+async def test_the_viewer_is_used_from_the_keyboard_alone(hub: HubProcess, browser: Browser) -> None:
+    async with HubClient.connect(hub.ws_url) as tablet:
+        await tablet.open(WO, hub.token(sub="tech-1", device="tablet", roles=("technician",)))
+        assert await write(tablet, WO, {"status": "OPEN", "title": "Keyboard"}, clock=Hlc("tablet"), user="tech-1",
+                           roles=("technician",))
+    browser.go(hub.http_url, "#/sign-in")
+    token_box = await browser.until(lambda: browser.driver.find_elements("css selector", "#token"), what="sign-in")
+    assert browser.driver.switch_to.active_element == token_box[0], "the token box has the focus"
+    token_box[0].send_keys(hub.token(**SUPERVISOR))
+    keys = ActionChains(browser.driver)
+    keys.send_keys(Keys.TAB, Keys.TAB, Keys.ENTER).perform()  # past the file input to "Sign in"
+    await browser.until(lambda: browser.driver.find_elements("css selector", f'tr[data-name="{WO}"] a'),
+                        what="the list")
+
+    def focus_on(text: str) -> bool:
+        for _ in range(40):
+            ActionChains(browser.driver).send_keys(Keys.TAB).perform()
+            if browser.driver.switch_to.active_element.text == text:
+                return True
+        return False
+
+    assert focus_on(WO), "the record's link is reached with Tab"
+    ActionChains(browser.driver).send_keys(Keys.ENTER).perform()
+    await browser.until(lambda: browser.text("#connection") == "live", what="the record live")
+    assert focus_on("Change status"), "the status form is reached with Tab"
+    browser.shot("keyboard")

@@ -220,7 +220,7 @@ async function route() {
     else if (path === "/conflicts") await conflicts();
     else await records(new URLSearchParams(query || ""));
   } catch (error) { notice(String(error.message || error), true); }
-  main.focus({ preventScroll: true });
+  if (!main.contains(document.activeElement)) main.focus({ preventScroll: true }); // a page may focus its first field
 }
 window.addEventListener("hashchange", route);
 updateWho();
