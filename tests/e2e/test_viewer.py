@@ -182,3 +182,13 @@ async def test_the_viewer_is_used_from_the_keyboard_alone(hub: HubProcess, brows
     await browser.until(lambda: browser.text("#connection") == "live", what="the record live")
     assert focus_on("Change status"), "the status form is reached with Tab"
     browser.shot("keyboard")
+
+
+async def test_a_record_page_the_token_may_not_open_says_so(hub: HubProcess, browser: Browser) -> None:
+    browser.sign_in(hub.http_url, hub.token(sub="guest", device="browser", roles=("guest",)))
+    browser.go(hub.http_url, f"#/record/{WO}")
+    notice = await browser.until(lambda: (t := browser.text("#notice")) and "Access refused" in t and t,
+                                 what="the refusal")
+    assert "forbidden" in notice
+    assert browser.driver.find_elements("css selector", "#status-form[hidden]"), "nothing to edit"
+    browser.shot("access-refused")
