@@ -15,6 +15,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import msgspec
 
+from server.api.sla import DEFAULT_SLA, parse_sla
 from server.claims import ClaimNames
 from server.jwks import JWKS_ALGORITHMS
 from sync import DEFAULT_ACCESS_FILE, DEFAULT_SCOPES_FILE, ConfigError, HubConfig
@@ -54,11 +55,13 @@ _SERVER_VARIABLES = {
     "metrics_token": "FIELDSYNC_METRICS_TOKEN",
     "metrics_port": "FIELDSYNC_METRICS_PORT",
     "admin_token": "FIELDSYNC_ADMIN_TOKEN",
+    "report_sla": "FIELDSYNC_REPORT_SLA",
+    "cache_url": "FIELDSYNC_CACHE_URL",
 }
 #: Optional settings where an empty variable means "unset" (common in compose files).
 _OPTIONAL = frozenset({"redis_url", "jwt_secret", "jwt_public_key", "jwks_url", "jwt_audience", "jwt_issuer",
                        "jwt_algorithms", "jwt_tenant_claim", "jwt_device_claim", "jwt_roles_claim", "jwt_teams_claim",
-                       "log_format", "metrics_token", "metrics_port", "admin_token"})
+                       "log_format", "metrics_token", "metrics_port", "admin_token", "cache_url"})
 #: The token algorithms the hub can verify, and the key each needs.
 TOKEN_ALGORITHMS = ("HS256", "RS256", "ES256")
 LOG_FORMATS = ("json", "text")
@@ -151,6 +154,13 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     admin_token: str | None = None
     """The admin JWT ``fieldsync admin`` sends (``FIELDSYNC_ADMIN_TOKEN``); the hub itself never reads it."""
 
+    cache_url: str | None = None
+    """Redis for the REST API's cache (``FIELDSYNC_CACHE_URL``, ``redis://host:6379/0``); unset: in process, right
+    for one hub node only."""
+
+    report_sla: str = DEFAULT_SLA
+    """Service levels of the open-ages report (``FIELDSYNC_REPORT_SLA``): ``<type>.<STATUS>=<hours>h``, comma-separated."""
+
     hub: HubConfig = HubConfig()
     """Engine limits and timings, each from ``FIELDSYNC_<FIELD>`` (``FIELDSYNC_MAX_FRAME_BYTES``, ...)."""
 
@@ -190,6 +200,11 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
             raise ConfigError("FIELDSYNC_METRICS_PORT must differ from FIELDSYNC_PORT (leave it unset to serve "
                               "/metrics on the hub's port)")
         # A missing key is refused by ``server.token_keys.resolve_jwt_secret``, not here: ``fieldsync migrate`` needs no key.
+        try:
+            parse_sla(self.report_sla)
+        except ConfigError as exc:
+            raise ConfigError(f"FIELDSYNC_REPORT_SLA: {exc}") from None
+        # A missing key is refused by ``resolve_jwt_secret``, not here: ``fieldsync migrate`` needs no key.
         short = self.jwt_secret is not None and len(self.jwt_secret.encode()) < MIN_PRODUCTION_SECRET_BYTES
         if self.environment == "production" and short:
             raise ConfigError(
@@ -314,6 +329,7 @@ def describe(settings: Settings) -> dict[str, Any]:
     view["hub"] = msgspec.structs.asdict(settings.hub)
     view["database_url"] = redact_url(settings.database_url)
     view["redis_url"] = None if settings.redis_url is None else redact_url(settings.redis_url)
+    view["cache_url"] = None if settings.cache_url is None else redact_url(settings.cache_url)
     view["jwt_secret"] = None if settings.jwt_secret is None else "<redacted>"
     for token in ("metrics_token", "admin_token"):
         view[token] = None if view[token] is None else "<redacted>"

@@ -16,8 +16,10 @@ if TYPE_CHECKING:
     )
     from sync.access import (
         DEFAULT_ACCESS_FILE, READONLY_ROLES, WRITER_ROLES, AccessRules, Principal, Scope, TokenVerifier, load_rules,
+        scope_for,
     )
     from sync.bus import Bus, InProcessBus, RedisBus
+    from sync.cache import Cache, CacheError, CacheInvalidation, InProcessCache, RedisCache
     from sync.config import HubConfig
     from sync.connection import Session, Transport
     from sync.errors import AdminError, AuthError, ConfigError, FieldsyncError, LimitExceeded, ProtocolError, ReviewError, StoreError
@@ -26,7 +28,10 @@ if TYPE_CHECKING:
     from sync.metrics import Metrics
     from sync.protocol.codes import CloseCode, ErrorCode
     from sync.scopes import DEFAULT_SCOPES_FILE, ScopeRegistry, load_definitions
-    from sync.store import SqlStore, Store, schema_revisions, upgrade
+    from sync.store import (
+        LISTING_SORTS, ConflictRecord, ListedRecord, Projection, RecordFilter, RecordListing, RecordOrder, ReportGroup,
+        ReportRow, SqlStore, Store, schema_revisions, upgrade,
+    )
 
 _ADMIN = ("Admin", "CompactionView", "ConflictCount", "ConnectionView", "CountsView", "DevicePage", "DeviceScopesView",
           "DeviceView", "RevocationView", "RoomView", "ScopeMembershipView", "TrafficView", "UnloadView")
@@ -35,8 +40,10 @@ _FACE = {
     **dict.fromkeys(_ADMIN, "sync.admin"),
     "READONLY_ROLES": "sync.access", "WRITER_ROLES": "sync.access", "Principal": "sync.access", "Scope": "sync.access",
     "TokenVerifier": "sync.access", "DEFAULT_ACCESS_FILE": "sync.access", "AccessRules": "sync.access",
-    "load_rules": "sync.access",
+    "load_rules": "sync.access", "scope_for": "sync.access",
     "Bus": "sync.bus", "InProcessBus": "sync.bus", "RedisBus": "sync.bus",
+    "Cache": "sync.cache", "CacheError": "sync.cache", "CacheInvalidation": "sync.cache",
+    "InProcessCache": "sync.cache", "RedisCache": "sync.cache",
     "HubConfig": "sync.config",
     "Session": "sync.connection", "Transport": "sync.connection",
     "AdminError": "sync.errors", "AuthError": "sync.errors", "ConfigError": "sync.errors", "FieldsyncError": "sync.errors",
@@ -48,6 +55,9 @@ _FACE = {
     "CloseCode": "sync.protocol.codes", "ErrorCode": "sync.protocol.codes",
     "DEFAULT_SCOPES_FILE": "sync.scopes", "ScopeRegistry": "sync.scopes", "load_definitions": "sync.scopes",
     "SqlStore": "sync.store", "Store": "sync.store", "schema_revisions": "sync.store", "upgrade": "sync.store",
+    "LISTING_SORTS": "sync.store", "ConflictRecord": "sync.store", "ListedRecord": "sync.store", "Projection": "sync.store",
+    "RecordFilter": "sync.store", "RecordListing": "sync.store", "RecordOrder": "sync.store", "ReportRow": "sync.store",
+    "ReportGroup": "sync.store",
 }
 
 __all__ = sorted(_FACE)

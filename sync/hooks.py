@@ -13,7 +13,7 @@ a hook that raises is logged and skipped, and never delays or loses an acknowled
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Sequence, Set
 from typing import Any, Protocol
 
 from sync.access import Principal, Scope
@@ -65,6 +65,9 @@ class Extension:
         """A local client's awareness changed in ``room`` (``entries``: ``sync.protocol.AwarenessEntry``), or
         a local connection left and its clients were removed. Never raised for other nodes' awareness."""
 
+    def projections_saved(self, tenants: Set[str]) -> None:
+        """Projections of records of ``tenants`` were written by this node (queries over them see the change)."""
+
     def conflict_recorded(self, rows: Sequence[ConflictRecord]) -> None:
         """The referee found conflicts or violations (queued for the store)."""
 
@@ -75,7 +78,7 @@ class Extension:
 #: The hook methods, in the order the write path meets them.
 EVENTS = (
     "connection_opened", "connection_closed", "document_authenticated", "document_loaded", "document_unloaded",
-    "update_committed", "awareness_changed", "conflict_recorded", "refusal_sent",
+    "update_committed", "awareness_changed", "projections_saved", "conflict_recorded", "refusal_sent",
 )
 
 
@@ -123,6 +126,9 @@ class Hooks:
 
     def awareness_changed(self, room: Document, entries: Sequence[Any]) -> None:
         self._emit("awareness_changed", room, entries)
+
+    def projections_saved(self, tenants: Set[str]) -> None:
+        self._emit("projections_saved", tenants)
 
     def conflict_recorded(self, rows: Sequence[ConflictRecord]) -> None:
         if rows:

@@ -77,7 +77,7 @@ class Hub:
         self.review = Review(store, self.referee, acquire=self.registry.acquire, persist=self.writes.persist)
         self.scopes = ScopeService(store, scopes or load_definitions(), poll_ms=config.scope_poll_ms, rules=rules)
         self.projector = Projector(
-            store, self.registry, interval=config.projection_interval_ms / 1000, on_saved=self.scopes.changed,
+            store, self.registry, interval=config.projection_interval_ms / 1000, on_saved=self._projections_saved,
             also_flush=self.referee.conflicts.flush,
         )
         self.bus_link = BusExtension(bus or InProcessBus(), self.node_id, self.registry, store, on_applied=self.access_moved)
@@ -105,6 +105,10 @@ class Hub:
         rows = [rejected_row(principal.tenant, name, who, update, datetime.now(UTC))]
         self.referee.conflicts.add(rows)
         self.hooks.conflict_recorded(rows)
+
+    def _projections_saved(self, tenants: set[str]) -> None:
+        self.scopes.changed(tenants)
+        self.hooks.projections_saved(tenants)
 
     @property
     def bus(self) -> Bus:

@@ -1,7 +1,7 @@
 """Persistence of documents, their update log, their projections and conflicts (see ARCHITECTURE.md).
 
 The store is split by concern into small interfaces (``DocumentLog``, ``ProjectionStore``, ``ScopeIndex``,
-``ConflictStore``, ``DeviceStore``); a part of the hub asks for the one it uses. ``SqlStore`` implements them all.
+``ConflictStore``, ``DeviceStore``, ``RecordListing``); a part of the hub asks for the one it uses. ``SqlStore`` implements them all.
 """
 
 from __future__ import annotations
@@ -9,6 +9,9 @@ from __future__ import annotations
 from sync.store.base import Store
 from sync.store.conflicts import ConflictStore
 from sync.store.devices import DeviceStore
+from sync.store.listing import (
+    LISTING_SORTS, ListedRecord, RecordFilter, RecordListing, RecordOrder, ReportGroup, ReportRow,
+)
 from sync.store.log import DocumentLog
 from sync.store.migrate import schema_revisions, upgrade
 from sync.store.projections import ProjectionStore, ScopeIndex
@@ -16,6 +19,8 @@ from sync.store.records import ConflictRecord, DeviceRecord, DeviceSeen, LogEntr
 from sync.store.sql import SqlStore
 
 __all__ = [
-    "ConflictRecord", "ConflictStore", "DeviceRecord", "DeviceSeen", "DeviceStore", "DocumentLog", "LogEntry", "Projection", "ProjectionChange", "ProjectionStore",
-    "ScopeIndex", "SqlStore", "Store", "StoredDocument", "schema_revisions", "upgrade",
+    "LISTING_SORTS", "ConflictRecord", "ConflictStore", "DeviceRecord", "DeviceSeen", "DeviceStore", "DocumentLog",
+    "ListedRecord", "LogEntry", "Projection", "ProjectionChange", "ProjectionStore", "RecordFilter", "RecordListing",
+    "RecordOrder", "ReportGroup", "ReportRow", "ScopeIndex", "SqlStore", "Store", "StoredDocument", "schema_revisions",
+    "upgrade",
 ]

@@ -7,14 +7,18 @@ from collections.abc import Callable
 
 from sync.store.conflicts import ConflictStore
 from sync.store.devices import DeviceStore
+from sync.store.listing import RecordListing
 from sync.store.log import DocumentLog
 from sync.store.projections import ProjectionStore, ScopeIndex
 
 __all__ = ["Store"]
 
 
-class Store(DocumentLog, ProjectionStore, ScopeIndex, ConflictStore, DeviceStore, ABC):
-    """Persistence of documents, projections, conflicts and devices. Every method raises ``StoreError`` on failure."""
+class Store(DocumentLog, ProjectionStore, ScopeIndex, ConflictStore, DeviceStore, RecordListing, ABC):
+    """Persistence of documents, projections (and their listings), conflicts and devices.
+
+    Every method raises ``StoreError`` on failure.
+    """
 
     on_query: Callable[[str, float], None] | None = None
     """Called after each unit of work with its name (``append``, ``load``...) and its seconds: what metrics

@@ -21,9 +21,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 
 from sync.errors import ConfigError, StoreError
 from sync.store.base import Store
+from sync.store.columns import DERIVED_COLUMNS, derived_columns
 from sync.store.records import LogEntry, Projection, StoredDocument
 from sync.store.sql_conflicts import ConflictTable
 from sync.store.sql_devices import DeviceTable
+from sync.store.sql_listing import ListingQueries
 from sync.store.sql_scopes import ScopeQueries
 from sync.store.tables import documents, projections, updates
 
@@ -52,7 +54,7 @@ def compaction_lock_key(tenant: str, name: str) -> int:
     return int.from_bytes(digest, "big", signed=True)
 
 
-class SqlStore(ConflictTable, DeviceTable, ScopeQueries, Store):
+class SqlStore(ConflictTable, DeviceTable, ScopeQueries, ListingQueries, Store):
     """The store on SQLite (``sqlite+aiosqlite://``) or Postgres (``postgresql+asyncpg://``)."""
 
     def __init__(self, url: str, *, sqlite_synchronous: str = "FULL", pool_size: int = 10) -> None:
@@ -170,11 +172,12 @@ class SqlStore(ConflictTable, DeviceTable, ScopeQueries, Store):
             latest[(row.tenant, row.name)] = row
         by_tenant: dict[str, list[dict[str, Any]]] = {}
         for row in latest.values():
-            by_tenant.setdefault(row.tenant, []).append({field: getattr(row, field) for field in _PROJECTION_COLUMNS})
+            value = {field: getattr(row, field) for field in _PROJECTION_COLUMNS}
+            by_tenant.setdefault(row.tenant, []).append(value | derived_columns(row.type, row.body))
         stmt = self._insert(projections)
         stmt = stmt.on_conflict_do_update(
             index_elements=[projections.c.tenant, projections.c.name],
-            set_={field: stmt.excluded[field] for field in (*_PROJECTION_FIELDS, "seq")},
+            set_={field: stmt.excluded[field] for field in (*_PROJECTION_FIELDS, *DERIVED_COLUMNS, "seq")},
         )
         async with self._transaction("save_projections", exclusive=True) as conn:
             # Counters first, in a fixed order: two nodes saving for the same tenants never wait on each other

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
-    JSON, BigInteger, Boolean, DateTime, Index, Integer, LargeBinary, MetaData, String, UniqueConstraint, func, text,
+    JSON, BigInteger, Boolean, DateTime, Index, Integer, LargeBinary, MetaData, Numeric, String, UniqueConstraint, func,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
@@ -91,6 +93,9 @@ class ProjectionRow(Base):
         Index("ix_projections_tenant_assignee", "tenant", "assignee"),
         Index("ix_projections_tenant_updated_at", "tenant", "updated_at"),
         Index("ix_projections_tenant_seq", "tenant", "seq"),
+        Index("ix_projections_tenant_type_due_at", "tenant", "type", "due_at"),
+        Index("ix_projections_tenant_team", "tenant", "team"),
+        Index("ix_projections_tenant_name", "tenant", "name"),
     )
 
     tenant: Mapped[str] = mapped_column(String(128), primary_key=True)
@@ -102,6 +107,12 @@ class ProjectionRow(Base):
     body: Mapped[dict[str, Any]] = mapped_column(JsonBody)
     seq: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
     """When the row last changed: the tenant's ``projection_sequences.seq`` assigned by that save."""
+    # Derived from the body by ``sync.store.columns`` at every save, for REST filters and reports.
+    due_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    team: Mapped[str | None] = mapped_column(String(128))
+    amount: Mapped[Decimal | None] = mapped_column(Numeric(20, 4, asdecimal=True))
+    status_since: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    search: Mapped[str | None] = mapped_column(String(1000))
 
 
 class ProjectionSequenceRow(Base):
