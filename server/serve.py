@@ -16,6 +16,7 @@ import uvicorn
 from server.app import create_app
 from server.auth import JwtVerifier
 from server.config import Settings, describe, resolve_jwt_secret, resolve_public_key
+from server.handshake import handshake_protocol
 from server.startup import bind_listener, check_database_url, check_serve_settings, probe_database
 from server.ws import SyncEndpoint
 from sync import Hub, StoreError, upgrade
@@ -92,6 +93,7 @@ def run_serve(settings: Settings) -> int:
             host=settings.host,
             port=settings.port,
             log_level=settings.log_level,
+            http=handshake_protocol(settings.hub.handshake_timeout_seconds),  # half-sent upgrades are dropped
             ws="websockets-sansio",
             ws_max_size=settings.hub.max_frame_bytes * 4,
             ws_per_message_deflate=False,
