@@ -72,6 +72,7 @@ class BusExtension(Extension):
             return
         try:
             room.apply_update(message.update, origin=None)
+            room.stored_bytes += len(message.update)  # stored by the node that took it
         except ProtocolError:
             log.error("update from node %s for %s does not decode", message.node, message.name)
             return

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Protocol
 from pycrdt import Doc, get_state, get_update, merge_updates
 
 from sync.documents.awareness import AwarenessRegistry
+from sync.documents.shared_state import SharedState
 from sync.protocol.codes import ErrorCode
 from sync.errors import ProtocolError
 from sync.protocol import EMPTY_UPDATE, Awareness, Sender, Sync, SyncStep, decode_state_vector, encode_frame, encode_sync_update
@@ -37,6 +38,10 @@ class Room:
         self.subscribers: dict[Subscriber, None] = {}
         self.awareness = AwarenessRegistry()
         self.log_length = 0
+        #: Bytes the store holds for the document (snapshot and log since): what the size limit is about.
+        self.stored_bytes = 0
+        #: The whole document encoded once per version, shared by every step 1 that needs it all.
+        self.shared = SharedState(self.doc)
         self.pending_writes = 0
         self.compacting = False
         self.idle_since = time.monotonic()
@@ -56,6 +61,7 @@ class Room:
             except ValueError:
                 bad.append(update)
         self.log_length = stored.log_length
+        self.stored_bytes = len(stored.snapshot or b"") + sum(len(update) for update in stored.updates)
         return bad
 
     # -- subscribers -------------------------------------------------------------------------------
@@ -158,15 +164,13 @@ class Room:
             raise ProtocolError(ErrorCode.INVALID_UPDATE, "update does not decode") from None
 
     def answer_step1(self, state_vector: bytes) -> tuple[bytes, bytes]:
-        """The replies to a client's SyncStep1: step 2 (what it lacks), then our own step 1."""
-        try:
-            missing = self.doc.get_update(state_vector)
-        except ValueError as exc:
-            raise ProtocolError(ErrorCode.INVALID_STATE_VECTOR, f"state vector does not decode: {exc}") from None
-        return (
-            encode_frame(Sync(self.name, SyncStep.STEP2, missing)),
-            encode_frame(Sync(self.name, SyncStep.STEP1, self.doc.get_state())),
-        )
+        """The replies to a client's SyncStep1: step 2 (what it lacks), then our own step 1.
+
+        A client that lacks much of the document gets the one encoded copy of the whole of it that every such
+        request shares (``SharedState``), so many requests for a large document hold it once, not once each.
+        """
+        step2 = self.shared.step2(self.name, state_vector)
+        return step2, encode_frame(Sync(self.name, SyncStep.STEP1, self.doc.get_state()))
 
     def contains(self, update: bytes) -> bool:
         """True when ``update`` brings nothing new (what a readonly client may still be acknowledged for).
