@@ -13,6 +13,7 @@ from types import FrameType
 
 import uvicorn
 
+from server.allocator import return_large_buffers
 from server.app import create_app
 from server.auth import JwtVerifier
 from server.config import Settings, describe, resolve_jwt_secret, resolve_public_key
@@ -105,6 +106,7 @@ def run_serve(settings: Settings) -> int:
         # uvicorn shuts down gracefully on SIGTERM, then re-raises the signal into the handler that was there
         # before it; this one turns that into a clean exit, so a normal stop is not reported as a crash
         signal.signal(signal.SIGTERM, _stopped)
+        return_large_buffers()  # transient frame buffers go back to the system (server/allocator.py)
         HubServer(config, app.state.hub).run(sockets=[listener])
     finally:
         listener.close()
