@@ -77,7 +77,8 @@ class Outlet:
         self._count(frame)
         self._wake()
         self.sent_recently = True
-        if len(self._queue) > self.queue_limit or self.queued_bytes > self.byte_limit:
+        too_many = len(self._queue) > self.queue_limit
+        if too_many or (self.queued_bytes > self.byte_limit and len(self._queue) > 1):  # one frame always fits
             self.begin_close(CloseCode.SLOW_CONSUMER, "too far behind: reconnect and resync", discard_queued=True)
 
     def _count(self, frame: bytes) -> None:
