@@ -50,7 +50,7 @@ async def test_200_unauthenticated_sockets_sending_data_hold_under_50_mb(hub: Hu
             """Read the refusals of the frames the hub would not hold: then it has read them all."""
             frames = 0
             with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(30):
+                async with asyncio.timeout(15):
                     while True:
                         frame = decode_frame(await socket.recv())
                         frames += 1
@@ -60,7 +60,6 @@ async def test_200_unauthenticated_sockets_sending_data_hold_under_50_mb(hub: Hu
             return frames
 
         answers = await asyncio.gather(*(answered(socket) for socket in sockets))
-        assert all(count == 2 * (PER_SOCKET - HELD_FRAMES) for count in answers), "every frame past the limit refused"
         held = 0
         for _ in range(5):
             await asyncio.sleep(0.2)
@@ -69,6 +68,7 @@ async def test_200_unauthenticated_sockets_sending_data_hold_under_50_mb(hub: Hu
         print(f"\n{SOCKETS} sockets sent {sent / MB:.0f} MB; hub RSS {before / MB:.1f} MB before, "
               f"{held / MB:.1f} MB once read (peak while sending {peak / MB:.1f} MB)")
         assert held - before < 50 * MB
+        assert all(count == 2 * (PER_SOCKET - HELD_FRAMES) for count in answers), "every frame past the limit refused"
         assert all(socket.close_code is None for socket in sockets), "refused frames, not closed sockets"
     finally:
         await asyncio.gather(*(socket.close() for socket in sockets))
