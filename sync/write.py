@@ -76,7 +76,7 @@ class WritePath:
         if update == EMPTY_UPDATE:
             replies.ack(name, True)
             return
-        if room.stored_bytes + len(update) > self._max_document_bytes:  # refused before it costs a merge
+        if room.stored_bytes + len(update) > self._max_document_bytes and _adds_content(update):  # before a merge
             replies.ack(name, False)
             limit = self._max_document_bytes
             replies.notice(name, LimitExceeded(ErrorCode.DOCUMENT_TOO_LARGE, f"the document would pass {limit} bytes"))
@@ -164,3 +164,13 @@ class WritePath:
     def committed(self, entries: Sequence[LogEntry]) -> None:
         """Steps 8 and 9: the committer calls this after each transaction; the extensions project and publish."""
         self._hooks.update_committed(entries)
+
+
+#: A deletions-only update at most this large passes the document size limit (a step 2 of a replica that
+#: lacks nothing still carries the document's delete set).
+DELETIONS_ONLY_BYTES = 4096
+
+
+def _adds_content(update: bytes) -> bool:
+    """False for a small update without structs (deletions only): it cannot make the document larger."""
+    return len(update) > DELETIONS_ONLY_BYTES or update[:1] != b"\x00"

@@ -80,3 +80,32 @@ async def test_presence_of_another_connection_cannot_be_overwritten_and_leaves_w
         await forger.socket.wait(lambda: len(room.awareness) == 0)
         assert owner.session.awareness_budget.used == 0
         await forger.finish()
+
+
+async def test_a_document_at_its_size_limit_refuses_content_but_not_a_replica_that_brings_none(tmp_path: Path) -> None:
+    from pycrdt import Doc, Map
+
+    async with running_hub(tmp_path, max_document_bytes=3000) as hub:
+        conn = Connection(hub)
+        await conn.open(NAME)
+        replica = Doc()
+        updates: list[bytes] = []
+        replica.observe(lambda event: updates.append(event.update))
+        record = replica.get("record", type=Map)
+        record["a"] = "x" * 1000
+        record["b"] = "y" * 1000
+        del record["a"]
+        record["c"] = "z" * 1500
+        for update in updates:
+            conn.socket.push(Sync(NAME, SyncStep.UPDATE, update))
+        await conn.socket.wait(lambda: len(conn.socket.statuses(NAME)) == 4)
+        assert conn.socket.statuses(NAME) == [True, True, True, False], "the deletion passes, the last one would not fit"
+        await conn.socket.wait_notice(NAME, "document_too_large")
+        room = hub.rooms[("acme", NAME)]
+        caught_up = room.doc.get_update(Doc().get_state())
+        in_sync = Doc()
+        in_sync.apply_update(caught_up)
+        conn.socket.push(Sync(NAME, SyncStep.STEP2, in_sync.get_update(room.doc.get_state())))  # its delete set only
+        await conn.socket.wait(lambda: len(conn.socket.statuses(NAME)) == 5)
+        assert conn.socket.statuses(NAME)[-1] is True
+        await conn.finish()
