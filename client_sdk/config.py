@@ -23,6 +23,9 @@ class SyncConfig:
     """Seconds allowed for opening the WebSocket (TCP and handshake)."""
     refusal_retry: float = 2.0
     """Seconds before re-sending updates the hub refused for a passing reason (store down, rate limit)."""
+    max_retry_after: float = 60.0
+    """Seconds: the longest wait a notice's ``retry_after`` can impose (the hub's own never ask for more), so
+    a notice that is not the hub's (an old hub relaying a client's payload) cannot stop a device for long."""
     max_inflight_per_document: int = 16
     """Update frames of one document sent and not yet acknowledged, at most (the hub limits a device's rate)."""
     token_refresh_margin: float = 60.0
@@ -37,7 +40,7 @@ class SyncConfig:
             raise ValueError("max_attempts must be at least 1, or None")
         if not 0 < self.heartbeat_interval < self.heartbeat_timeout:
             raise ValueError("need 0 < heartbeat_interval < heartbeat_timeout")
-        for name in ("connect_timeout", "refusal_retry"):
+        for name in ("connect_timeout", "refusal_retry", "max_retry_after"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be positive")
         if self.token_refresh_margin < 0:

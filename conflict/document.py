@@ -34,10 +34,15 @@ class DocumentContent(msgspec.Struct, frozen=True):
     texts: dict[str, str]
 
 
-def read_document(doc: Doc, record_type: RecordType | None) -> DocumentContent:
-    """Copy the roots of ``doc``; with no record type, only ``record`` and ``clocks`` are read."""
+def read_document(doc: Doc, record_type: RecordType | None, *, text_limit: int | None = None) -> DocumentContent:
+    """Copy the roots of ``doc``; with no record type, only ``record`` and ``clocks`` are read.
+
+    A text root longer than ``text_limit`` characters is not copied (measuring a text costs nothing, copying it
+    costs its whole length): it is left out of ``texts``.
+    """
     lists = {root: plain(doc.get(root, type=Array)) or [] for root in (record_type.list_roots if record_type else ())}
-    texts = {root: str(doc.get(root, type=Text)) for root in (record_type.text_roots if record_type else ())}
+    roots = {root: doc.get(root, type=Text) for root in (record_type.text_roots if record_type else ())}
+    texts = {root: str(text) for root, text in roots.items() if text_limit is None or len(text) <= text_limit}
     return DocumentContent(
         record=plain(doc.get(RECORD_ROOT, type=Map)) or {},
         clocks=plain(doc.get(CLOCKS_ROOT, type=Map)) or {},

@@ -13,11 +13,13 @@ from types import FrameType
 
 import uvicorn
 
+from server.allocator import return_large_buffers
 from server.app import create_app
 from server.auth import JwtVerifier
 from server.jwks import JwksKeys, JwksUnavailable
 from server.logs import configure_logging, set_node
 from server.config import Settings, claim_names, describe
+from server.handshake import handshake_protocol
 from server.startup import bind_listener, check_database_url, check_serve_settings, probe_database
 from server.token_keys import resolve_jwt_secret, resolve_public_key
 from server.ws import SyncEndpoint
@@ -126,6 +128,7 @@ def run_serve(settings: Settings) -> int:
             port=settings.port,
             log_level=settings.log_level,
             log_config=None,  # keep server.logs' configuration: uvicorn only sets its loggers' levels
+            http=handshake_protocol(settings.hub.handshake_timeout_seconds),  # half-sent upgrades are dropped
             ws="websockets-sansio",
             ws_max_size=settings.hub.max_frame_bytes * 4,
             ws_per_message_deflate=False,
@@ -137,6 +140,7 @@ def run_serve(settings: Settings) -> int:
         # uvicorn shuts down gracefully on SIGTERM, then re-raises the signal into the handler that was there
         # before it; this one turns that into a clean exit, so a normal stop is not reported as a crash
         signal.signal(signal.SIGTERM, _stopped)
+        return_large_buffers()  # transient frame buffers go back to the system (server/allocator.py)
         HubServer(config, app.state.hub).run(sockets=[listener])
     finally:
         listener.close()

@@ -51,12 +51,24 @@ class AsgiTransport:
         return event.get("text") or ""
 
 
-async def serve(hub: Hub, transport: AsgiTransport) -> None:
-    """One device or viewer on an accepted socket: any number of documents (see README, protocol)."""
+async def serve(hub: Hub, transport: AsgiTransport, address: str = "") -> None:
+    """One device or viewer on an accepted socket: any number of documents (see README, protocol).
+
+    Until it authenticates a document the socket counts against its address (``Hub.admission``); an address
+    already at its limit of unauthenticated sockets gets this one closed at once with 4429.
+    """
     if hub.closing:
         await transport.close(CloseCode.GOING_AWAY, "hub shutting down")
         return
-    await Session(hub, transport).run(transport.receive)
+    ticket = hub.admission.admit(address)
+    if ticket is None:
+        limit = hub.config.max_unauthenticated_per_address
+        await transport.close(CloseCode.TOO_MANY_CONNECTIONS, f"too_many_connections: over {limit} unauthenticated from one address")
+        return
+    try:
+        await Session(hub, transport, ticket=ticket).run(transport.receive)
+    finally:
+        ticket.release()
 
 
 class SyncEndpoint:
@@ -74,5 +86,6 @@ class SyncEndpoint:
         if event["type"] != "websocket.connect":
             return
         await send({"type": "websocket.accept"})
-        await serve(self.hub, AsgiTransport(receive, send))
+        client = scope.get("client")
+        await serve(self.hub, AsgiTransport(receive, send), client[0] if client else "")
 

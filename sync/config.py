@@ -28,8 +28,35 @@ class HubConfig(msgspec.Struct, kw_only=True, frozen=True):
     send_queue_frames: int = 8192
     """Frames queued for one slow connection before it is closed as a slow consumer (it resyncs on reconnect)."""
 
+    send_queue_bytes: int = 32 * 1024 * 1024
+    """Bytes queued for one slow connection before it is closed as a slow consumer (4409); a frame queued for
+    several requests at once (a large document's shared state) counts once."""
+
     pending_frames_per_document: int = 256
     """Frames held for a document while its authentication is in progress."""
+
+    max_held_bytes: int = 128 * 1024
+    """Bytes one connection may have held while documents wait for their Auth (each held frame counts its size
+    plus 64); more are refused with ``queue_full``. Kept low: a socket that has not authenticated costs little."""
+
+    max_unauthenticated_per_address: int = 64
+    """Connections from one client address that have not authenticated a document yet; more are closed (4429)."""
+
+    handshake_timeout_seconds: float = 10.0
+    """A TCP connection whose HTTP upgrade request is not complete within this time is dropped."""
+
+    max_document_bytes: int = 16 * 1024 * 1024
+    """Stored size of one document (snapshot plus log since the last compaction) a write may take it to; a write
+    past it is refused with ``document_too_large``. A larger existing document stays readable."""
+
+    max_awareness_bytes_per_connection: int = 64 * 1024
+    """Awareness state one connection may hold, over all its documents; more is refused (``awareness_too_large``)."""
+
+    max_awareness_bytes_per_document: int = 1024 * 1024
+    """Awareness state of all connections on one document together; more is refused (``awareness_too_large``)."""
+
+    projection_text_chars: int = 65536
+    """Longest text root copied into a record's projection body; a longer one is left out (its length is noted)."""
 
     auth_timeout_seconds: float = 30.0
     """A connection that authenticates no document within this time is closed (4408)."""
@@ -61,11 +88,13 @@ class HubConfig(msgspec.Struct, kw_only=True, frozen=True):
 
     def __post_init__(self) -> None:
         for field in ("max_frame_bytes", "max_documents_per_connection", "message_burst", "control_messages_per_minute",
-                      "send_queue_frames", "pending_frames_per_document", "compaction_threshold", "group_commit_max_batch",
+                      "send_queue_frames", "send_queue_bytes", "pending_frames_per_document", "max_held_bytes",
+                      "max_unauthenticated_per_address", "max_document_bytes", "max_awareness_bytes_per_connection",
+                      "max_awareness_bytes_per_document", "projection_text_chars", "compaction_threshold", "group_commit_max_batch",
                       "max_scopes_per_connection"):
             if getattr(self, field) < 1:
                 raise ConfigError(f"{field} must be at least 1")
-        for field in ("messages_per_second", "auth_timeout_seconds", "ping_interval_seconds", "idle_unload_seconds",
+        for field in ("messages_per_second", "auth_timeout_seconds", "handshake_timeout_seconds", "ping_interval_seconds", "idle_unload_seconds",
                       "scope_poll_ms"):
             if getattr(self, field) <= 0:
                 raise ConfigError(f"{field} must be positive")

@@ -19,6 +19,7 @@ from sync.access import AccessRules, Principal, TokenVerifier, load_rules
 from sync.bus import Bus, BusExtension, InProcessBus
 from sync.config import HubConfig
 from sync.gate import AccessGate
+from sync.connection.admission import Admission
 from sync.connection.limits import DeviceLimits
 from sync.connection.session import Session
 from sync.documents import Committer, Compactor, Projector, Room, Rooms
@@ -62,6 +63,7 @@ class Hub:
         self.closing = False
         self.device_limits = DeviceLimits(config.messages_per_second, config.message_burst)
         self.control_limits = DeviceLimits(config.control_messages_per_minute / 60, config.control_messages_per_minute)
+        self.admission = Admission(config.max_unauthenticated_per_address)
         self.hooks = Hooks()
         self.referee = Referee(self.node_id, store, on_recorded=self.hooks.conflict_recorded)
         self.registry = Rooms(store, self.hooks, prepare=self._prepare)
@@ -73,12 +75,13 @@ class Hub:
         )
         self.writes = WritePath(
             self.committer, self.referee, self.hooks, self.gate, reject=self.reject, on_merged=self.access_moved,
+            max_document_bytes=config.max_document_bytes,
         )
         self.review = Review(store, self.referee, acquire=self.registry.acquire, persist=self.writes.persist)
         self.scopes = ScopeService(store, scopes or load_definitions(), poll_ms=config.scope_poll_ms, rules=rules)
         self.projector = Projector(
             store, self.registry, interval=config.projection_interval_ms / 1000, on_saved=self._projections_saved,
-            also_flush=self.referee.conflicts.flush,
+            also_flush=self.referee.conflicts.flush, text_limit=config.projection_text_chars,
         )
         self.bus_link = BusExtension(bus or InProcessBus(), self.node_id, self.registry, store, on_applied=self.access_moved)
         for extension in (Compactor(store, self.registry, threshold=config.compaction_threshold),
@@ -90,6 +93,7 @@ class Hub:
         self.writes.committed(entries)
 
     def _prepare(self, room: Room) -> None:
+        room.awareness.document_limit = self.config.max_awareness_bytes_per_document
         self.referee.watch(room)
         self.gate.changed(room)  # remember who the record lets in, to notice when that changes
 

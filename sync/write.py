@@ -2,7 +2,8 @@
 
     1. decode     ``Session.receive`` decodes the frame (``sync.protocol``) and routes it to its link
     2. authorize  ``WritePath.write``: the link's access (``sync.gate``); a readonly link is refused (or acked
-                  for nothing new); a creation must come out in a shape its author reaches
+                  for nothing new); a write past the document size limit is refused; a creation must come out
+                  in a shape its author reaches
     3. apply      ``Room.apply_update`` merges it into the room's document, watched by the ``RecordWatch``
     4. judge      ``Referee.judge``: the access rules' writable fields and the domain rules; a correction is
                   made as the hub's own update; if an access field moved, subscribers check their access
@@ -27,7 +28,7 @@ from sync.connection.link import Link
 from sync.connection.replies import Replies
 from sync.documents.committer import Committer
 from sync.documents.room import Room
-from sync.errors import AuthError, ProtocolError
+from sync.errors import AuthError, LimitExceeded, ProtocolError
 from sync.gate import AccessGate, record_empty, record_of
 from sync.hooks import Hooks
 from sync.protocol import EMPTY_UPDATE, Sender, encode_sync_update
@@ -51,6 +52,7 @@ class WritePath:
         *,
         reject: Callable[[Principal, str, bytes], None],
         on_merged: Callable[[Room], None] | None = None,
+        max_document_bytes: int = 1 << 62,
     ) -> None:
         self._committer = committer
         self._referee = referee
@@ -58,6 +60,7 @@ class WritePath:
         self._gate = gate
         self._reject = reject
         self._on_merged = on_merged
+        self._max_document_bytes = max_document_bytes
         self._writes: dict[asyncio.Future[None], dict[Room, int]] = {}
 
     def write(self, link: Link, update: bytes, author: Principal, origin: Sender, replies: Replies) -> None:
@@ -74,6 +77,11 @@ class WritePath:
             return
         if update == EMPTY_UPDATE:
             replies.ack(name, True)
+            return
+        if room.stored_bytes + len(update) > self._max_document_bytes and _adds_content(update):  # before a merge
+            replies.ack(name, False)
+            limit = self._max_document_bytes
+            replies.notice(name, LimitExceeded(ErrorCode.DOCUMENT_TOO_LARGE, f"the document would pass {limit} bytes"))
             return
         # 3-5. apply, judge, broadcast
         try:
@@ -129,6 +137,7 @@ class WritePath:
         entries = [LogEntry(room.tenant, room.name, u) for u in (update, *more)]
         future = self._committer.submit(*entries)
         room.pending_writes += 1
+        room.stored_bytes += sum(len(entry.update) for entry in entries)
         # the submissions of one transaction share its future: count each room's writes, settle them at once
         writes = self._writes.get(future)
         if writes is None:
@@ -145,3 +154,12 @@ class WritePath:
         """Steps 8 and 9: the committer calls this after each transaction; the extensions project and publish."""
         self._hooks.update_committed(entries)
 
+
+#: A deletions-only update at most this large passes the document size limit (a step 2 of a replica that
+#: lacks nothing still carries the document's delete set).
+DELETIONS_ONLY_BYTES = 4096
+
+
+def _adds_content(update: bytes) -> bool:
+    """False for a small update without structs (deletions only): it cannot make the document larger."""
+    return len(update) > DELETIONS_ONLY_BYTES or update[:1] != b"\x00"

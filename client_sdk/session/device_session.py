@@ -385,7 +385,7 @@ class DeviceSession:
             self._restart_later(link, self.ctx.config.refusal_retry)
         elif code in PASSING_CODES and (link.refused is Refused.STEP2 or link.state in UNANSWERED):
             # our step 2 was refused, or (before the hub's step 1 came) our step 1: exchange again
-            self._restart_later(link, message.retry_after or self.ctx.config.refusal_retry)
+            self._restart_later(link, min(message.retry_after or self.ctx.config.refusal_retry, self.ctx.config.max_retry_after))
         self.ctx.wake.set()
         return message
 
@@ -396,5 +396,5 @@ class DeviceSession:
 
     def _hold(self, retry_after: float | None) -> None:
         """Over the device's rate: every document waits, then the retries go out together."""
-        self._hold_until = max(self._hold_until,
-                               self.ctx.clock() + max(retry_after or 0.0, self.ctx.config.refusal_retry))
+        wait = min(max(retry_after or 0.0, self.ctx.config.refusal_retry), self.ctx.config.max_retry_after)
+        self._hold_until = max(self._hold_until, self.ctx.clock() + wait)

@@ -201,6 +201,7 @@ class BusExtension(Extension):
         except ProtocolError:  # it continues an update not heard yet (or lost): the store has both
             self.catch_up.request([(room.tenant, room.name)])
             return
+        room.stored_bytes += len(update)  # stored by the node that took it
         if self._on_applied is not None:
             self._on_applied(room)  # an assignment made on another node moves access here too
 

@@ -1,7 +1,9 @@
 """The sending half of a connection: one bounded queue drained by one writer task.
 
 A room never waits for a socket: it queues. A socket that falls further behind than the configured
-queue is closed as a slow consumer; it resyncs by state vector when it reconnects, so nothing is lost.
+queue (in frames or in bytes) is closed as a slow consumer; it resyncs by state vector when it
+reconnects, so nothing is lost. A large frame queued several times (one shared encoding of a document
+answering several requests) is held once, so it counts once.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from sync.protocol.codes import CloseCode
 
 log = logging.getLogger(__name__)
 MAX_CLOSE_REASON = 123  # bytes: a WebSocket close frame allows no more
+#: Frames at least this large are counted once however often they are queued (they may be shared).
+SHARED_FRAME_BYTES = 64 * 1024
 
 
 class Transport(Protocol):
@@ -45,9 +49,13 @@ class _CloseRequest:
 class Outlet:
     """Queues frames for one socket and closes it, in order, without ever blocking the caller."""
 
-    def __init__(self, transport: Transport, *, queue_limit: int) -> None:
+    def __init__(self, transport: Transport, *, queue_limit: int, byte_limit: int = 1 << 62) -> None:
         self.transport = transport
         self.queue_limit = queue_limit
+        self.byte_limit = byte_limit
+        #: Bytes queued and not yet handed to the socket (each large frame once).
+        self.queued_bytes = 0
+        self._large: dict[int, int] = {}
         self.state = ConnectionState.OPEN
         self.close_code: int | None = None
         self.sent_recently = False
@@ -68,10 +76,31 @@ class Outlet:
         if self.state is not ConnectionState.OPEN:
             return
         self._queue.append(frame)
+        self._count(frame)
         self._wake()
         self.sent_recently = True
-        if len(self._queue) > self.queue_limit:
+        too_many = len(self._queue) > self.queue_limit
+        if too_many or (self.queued_bytes > self.byte_limit and len(self._queue) > 1):  # one frame always fits
             self.begin_close(CloseCode.SLOW_CONSUMER, "too far behind: reconnect and resync", discard_queued=True)
+
+    def _count(self, frame: bytes) -> None:
+        if len(frame) < SHARED_FRAME_BYTES:
+            self.queued_bytes += len(frame)
+            return
+        held = self._large.get(id(frame), 0)
+        self._large[id(frame)] = held + 1
+        if not held:
+            self.queued_bytes += len(frame)
+
+    def _uncount(self, frame: bytes) -> None:
+        if len(frame) < SHARED_FRAME_BYTES:
+            self.queued_bytes -= len(frame)
+            return
+        held = self._large.pop(id(frame), 1) - 1
+        if held:
+            self._large[id(frame)] = held
+        else:
+            self.queued_bytes -= len(frame)
 
     def begin_close(self, code: int, reason: str, *, discard_queued: bool = False) -> None:
         """Close after what is queued has been sent (or at once, dropping it)."""
@@ -81,6 +110,8 @@ class Outlet:
         reason = reason.encode()[:MAX_CLOSE_REASON].decode(errors="ignore")
         if discard_queued:
             self._queue.clear()
+            self._large.clear()
+            self.queued_bytes = 0
         self._queue.append(_CloseRequest(code, reason))
         self._wake()
 
@@ -116,6 +147,8 @@ class Outlet:
                         self._wakeup = None
                     continue
                 item = queue.popleft()
+                if not isinstance(item, _CloseRequest):
+                    self._uncount(item)
                 if isinstance(item, _CloseRequest):
                     self.close_code = item.code
                     await self.transport.close(item.code, item.reason)

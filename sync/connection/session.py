@@ -17,14 +17,18 @@ from sync.access import Access, Principal, role_scope
 from sync.documents.room import Room
 from sync.protocol.codes import CloseCode, ErrorCode
 from sync.errors import AuthError, FieldsyncError, LimitExceeded, ProtocolError, StoreError
+from sync.connection.admission import Ticket
+from sync.connection.broadcast import relay_broadcast
+from sync.connection.held import MAX_DOCUMENT_NAME_CHARS, HeldBytes
 from sync.connection.host import SessionHost
+from sync.connection.presence import receive_awareness
+from sync.documents.awareness import AwarenessBudget
 from sync.connection.link import Link, LinkState
 from sync.connection.outlet import ConnectionState, Outlet, Transport
 from sync.protocol import (
         Authenticated, Awareness, AuthToken, BroadcastStateless, Close, Frame, Ping, Pong, QueryAwareness,
     Stateless, Sync, SyncStep, decode_frame, encode_frame,
 )
-from sync.protocol.awareness import decode_awareness_update
 from sync.protocol.control import SCOPES_DOCUMENT, ErrorNotice, decode_control
 from sync.connection.replies import Replies
 from sync.connection.undecoded import frame_header, refuse_undecoded
@@ -32,7 +36,6 @@ from sync.connection.scope_channel import ScopeChannel
 
 PING = encode_frame(Ping())
 PONG = encode_frame(Pong())
-HELD_BYTES_LIMIT = 16 * 1024 * 1024
 
 Receive = Callable[[], Awaitable[bytes | str | None]]
 
@@ -40,10 +43,13 @@ Receive = Callable[[], Awaitable[bytes | str | None]]
 class Session:
     """The hub side of one connection."""
 
-    def __init__(self, hub: SessionHost, transport: Transport) -> None:
+    def __init__(self, hub: SessionHost, transport: Transport, *, ticket: Ticket | None = None) -> None:
         self.hub = hub
         self.config = hub.config
-        self.outlet = Outlet(transport, queue_limit=hub.config.send_queue_frames)
+        self.outlet = Outlet(transport, queue_limit=hub.config.send_queue_frames, byte_limit=hub.config.send_queue_bytes)
+        #: This connection's place among its address's unauthenticated ones, given back at its first Auth.
+        self.ticket = ticket
+        self.awareness_budget = AwarenessBudget(hub.config.max_awareness_bytes_per_connection)
         self.replies = Replies(self.outlet.send, on_refusal=lambda name, code: hub.hooks.refusal_sent(self, name, code))
         self.links: dict[str, Link] = {}
         self.principal: Principal | None = None
@@ -53,7 +59,7 @@ class Session:
             hub.scopes, self, self.replies, allowed=lambda: self._control_allowed(SCOPES_DOCUMENT), spawn=self._spawn,
             limit=hub.config.max_scopes_per_connection,
         )
-        self._held_bytes = 0
+        self._held = HeldBytes(hub.config.max_held_bytes)
         self._group: asyncio.TaskGroup | None = None
         self._expiry: asyncio.TimerHandle | None = None
         self._expiry_at = 0.0
@@ -84,6 +90,8 @@ class Session:
                         self.outlet.peer_left()
                         writer.cancel()
         finally:
+            if self.ticket is not None:
+                self.ticket.release()
             if self._expiry is not None:
                 self._expiry.cancel()
             self.outlet.peer_left()
@@ -165,6 +173,9 @@ class Session:
             rate = self.config.messages_per_second
             self.replies.refuse(frame, LimitExceeded(ErrorCode.RATE_LIMITED, f"over {rate:g} messages/s for this device", retry_after=wait))
             return
+        if len(frame.document) > MAX_DOCUMENT_NAME_CHARS:  # no record has such a name: nothing of it is kept
+            self.replies.refuse(frame, AuthError(ErrorCode.INVALID_DOCUMENT_NAME, "document name is too long"))
+            return
         if isinstance(frame, AuthToken):
             self.outlet.traffic.client(frame.client_version)
             self._auth(frame.document, frame.token)
@@ -177,7 +188,12 @@ class Session:
             if len(self.links) >= self.config.max_documents_per_connection:
                 self.replies.refuse(frame, LimitExceeded(ErrorCode.TOO_MANY_DOCUMENTS, f"at most {self.config.max_documents_per_connection} documents per connection"))
                 return
+            if not self._held.take(frame):  # it would be held: refused before it costs a link
+                self._refuse_held(frame)
+                return
             link = self.links[frame.document] = Link(frame.document)
+            link.held.append(frame)
+            return
         if link.state is LinkState.AUTHENTICATED and link.expired(time.time()):
             self._expire_links()
         if link.state is LinkState.AUTHENTICATED:
@@ -188,12 +204,14 @@ class Session:
             self._refused(link, frame)
 
     def _hold(self, link: Link, frame: Frame) -> None:
-        size = _size(frame)
-        if len(link.held) >= self.config.pending_frames_per_document or self._held_bytes + size > HELD_BYTES_LIMIT:
-            self.replies.refuse(frame, LimitExceeded(ErrorCode.QUEUE_FULL, "too many frames before authentication"))
+        if len(link.held) >= self.config.pending_frames_per_document or not self._held.take(frame):
+            self._refuse_held(frame)
             return
         link.held.append(frame)
-        self._held_bytes += size
+
+    def _refuse_held(self, frame: Frame) -> None:
+        limit = self.config.max_held_bytes
+        self.replies.refuse(frame, LimitExceeded(ErrorCode.QUEUE_FULL, f"too many frames (or over {limit} bytes) before authentication"))
 
     # -- authentication ----------------------------------------------------------------------------
 
@@ -232,6 +250,8 @@ class Session:
             link.authenticating = False
         if not self.outlet.open:
             return
+        if self.ticket is not None:
+            self.ticket.release()  # authenticated: no longer counted against its address
         if self.principal is None:
             # from now on the device's shared budget applies, charged with what this socket already spent
             self.principal = principal
@@ -321,7 +341,7 @@ class Session:
 
     def _release_held(self, link: Link, handle: Callable[[Frame], None]) -> None:
         held, link.held = link.held, []
-        self._held_bytes = max(0, self._held_bytes - sum(_size(frame) for frame in held))
+        self._held.give_back(held)
         for frame in held:
             handle(frame)
 
@@ -347,12 +367,7 @@ class Session:
             case Sync(data=update):
                 self._write(link, update)
             case Awareness(data=data):
-                try:
-                    entries = decode_awareness_update(data)
-                except ProtocolError as exc:
-                    self.replies.notice(name, exc)
-                    return
-                room.update_awareness(entries, self)
+                receive_awareness(room, data, self, self.awareness_budget, self.replies)
             case QueryAwareness():
                 self.send(room.awareness_frame(room.awareness.snapshot()))
             case Stateless(payload=payload):
@@ -365,7 +380,7 @@ class Session:
                     self.replies.notice(name, ProtocolError(ErrorCode.UNSUPPORTED_MESSAGE, "no control messages are served yet"))
             case BroadcastStateless(payload=payload):
                 if self._control_allowed(name):
-                    room.broadcast(encode_frame(Stateless(name, payload)))
+                    relay_broadcast(link, room, payload, self.replies)
             case Close():
                 room.leave(self)
                 del self.links[name]
@@ -383,7 +398,3 @@ class Session:
             self.replies.notice(name, LimitExceeded(ErrorCode.RATE_LIMITED, f"over {limit} control messages per minute", retry_after=wait))
         return not wait
 
-
-def _size(frame: Frame) -> int:
-    data = getattr(frame, "data", b"")
-    return len(data) + len(getattr(frame, "document", ""))

@@ -58,6 +58,8 @@ class Compactor(Extension):
             room = self._rooms.get(key)
             if room is not None:
                 room.log_length = max(0, room.log_length - folded)
+                if folded:  # the snapshot is the merge of what was folded: about the document's encoded size
+                    room.stored_bytes = len(room.doc.get_update())
                 # the log kept growing during the pass: go again (unless the pass could do nothing, e.g.
                 # another node holds the document's compaction lock; its next commit re-triggers)
                 if folded and room.log_length >= self._threshold:

@@ -11,7 +11,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 
-from sync.documents.projection import project
+from sync.documents.projection import TEXT_LIMIT, project
 from sync.documents.registry import Key, Rooms
 from sync.documents.room import Room
 from sync.errors import StoreError
@@ -39,6 +39,7 @@ class Projector(Extension):
         interval: float,
         on_saved: Callable[[set[str]], None],
         also_flush: Callable[[], Awaitable[None]] | None = None,
+        text_limit: int = TEXT_LIMIT,
     ) -> None:
         self._store = store
         self._rooms = rooms
@@ -47,6 +48,7 @@ class Projector(Extension):
         self._also_flush = also_flush
         self._failing = False
         self._dirty: dict[Key, Room] = {}
+        self._text_limit = text_limit
 
     def update_committed(self, entries: Sequence[LogEntry]) -> None:
         for entry in entries:
@@ -74,7 +76,7 @@ class Projector(Extension):
         dirty, self._dirty = self._dirty, {}
         rows = []
         for room in dirty.values():
-            row = project(room.tenant, room.name, room.doc)
+            row = project(room.tenant, room.name, room.doc, text_limit=self._text_limit)
             if row is not None:
                 rows.append(row)
         if not rows:

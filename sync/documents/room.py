@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING, Protocol
 
 from pycrdt import Doc, get_state, get_update, merge_updates
 
-from sync.documents.awareness import AwarenessRegistry
+from sync.documents.awareness import AwarenessBudget, AwarenessOutcome, AwarenessRegistry
+from sync.documents.shared_state import SharedState
 from sync.protocol.codes import ErrorCode
 from sync.errors import ProtocolError
 from sync.protocol import EMPTY_UPDATE, Awareness, Sender, Sync, SyncStep, decode_state_vector, encode_frame, encode_sync_update
@@ -37,6 +38,10 @@ class Room:
         self.subscribers: dict[Subscriber, None] = {}
         self.awareness = AwarenessRegistry()
         self.log_length = 0
+        #: Bytes the store holds for the document (snapshot and log since): what the size limit is about.
+        self.stored_bytes = 0
+        #: The whole document encoded once per version, shared by every step 1 that needs it all.
+        self.shared = SharedState(self.doc)
         self.pending_writes = 0
         self.compacting = False
         self.idle_since = time.monotonic()
@@ -58,6 +63,7 @@ class Room:
         bad = _apply_stored(self.doc, stored)
         self._changes.clear()
         self.log_length = stored.log_length
+        self.stored_bytes = len(stored.snapshot or b"") + sum(len(update) for update in stored.updates)
         return bad
 
     def catch_up(self, stored: StoredDocument) -> bool:
@@ -185,15 +191,13 @@ class Room:
             raise ProtocolError(ErrorCode.INVALID_UPDATE, "update does not decode") from None
 
     def answer_step1(self, state_vector: bytes) -> tuple[bytes, bytes]:
-        """The replies to a client's SyncStep1: step 2 (what it lacks), then our own step 1."""
-        try:
-            missing = self.doc.get_update(state_vector)
-        except ValueError as exc:
-            raise ProtocolError(ErrorCode.INVALID_STATE_VECTOR, f"state vector does not decode: {exc}") from None
-        return (
-            encode_frame(Sync(self.name, SyncStep.STEP2, missing)),
-            encode_frame(Sync(self.name, SyncStep.STEP1, self.doc.get_state())),
-        )
+        """The replies to a client's SyncStep1: step 2 (what it lacks), then our own step 1.
+
+        A client that lacks much of the document gets the one encoded copy of the whole of it that every such
+        request shares (``SharedState``), so many requests for a large document hold it once, not once each.
+        """
+        step2 = self.shared.step2(self.name, state_vector)
+        return step2, encode_frame(Sync(self.name, SyncStep.STEP1, self.doc.get_state()))
 
     def contains(self, update: bytes) -> bool:
         """True when ``update`` brings nothing new (what a readonly client may still be acknowledged for).
@@ -212,14 +216,18 @@ class Room:
         except (ValueError, ProtocolError):
             return False
 
-    def update_awareness(self, entries: list[AwarenessEntry], owner: Hashable, *, local: bool = True) -> None:
-        """Apply awareness entries of ``owner`` and relay what changed to the other subscribers; entries of a
-        local client (``local``) also go to ``on_awareness``, for the other nodes."""
-        accepted = self.awareness.apply(entries, owner)
-        if accepted:
-            self.broadcast(self.awareness_frame(accepted), exclude=owner)  # type: ignore[arg-type]
+    def update_awareness(
+        self, entries: list[AwarenessEntry], owner: Hashable, *, budget: AwarenessBudget | None = None,
+        local: bool = True,
+    ) -> AwarenessOutcome:
+        """Apply awareness entries of ``owner`` (within ``budget``) and relay what changed to the other
+        subscribers; entries of a local client (``local``) also go to ``on_awareness``, for the other nodes."""
+        outcome = self.awareness.apply(entries, owner, budget)
+        if outcome.accepted:
+            self.broadcast(self.awareness_frame(outcome.accepted), exclude=owner)  # type: ignore[arg-type]
             if local and self.on_awareness is not None:
-                self.on_awareness(accepted)
+                self.on_awareness(outcome.accepted)
+        return outcome
 
     def awareness_frame(self, entries: Iterable[AwarenessEntry]) -> bytes:
         return encode_frame(Awareness(self.name, encode_awareness_update(list(entries))))

@@ -21,6 +21,7 @@ class CloseCode(IntEnum):
     DEVICE_REVOKED = 4403
     CONNECTION_TIMEOUT = 4408
     SLOW_CONSUMER = 4409
+    TOO_MANY_CONNECTIONS = 4429
 
 
 class ErrorCode(StrEnum):
@@ -56,6 +57,11 @@ class ErrorCode(StrEnum):
     RATE_LIMITED = "rate_limited"
     TOO_MANY_DOCUMENTS = "too_many_documents"
     QUEUE_FULL = "queue_full"
+    DOCUMENT_TOO_LARGE = "document_too_large"
+    AWARENESS_TOO_LARGE = "awareness_too_large"
+    # only the hub speaks as the hub
+    AWARENESS_NOT_OWNED = "awareness_not_owned"
+    RESERVED_MESSAGE = "reserved_message"
     # storage
     STORE_UNAVAILABLE = "store_unavailable"
     # review (the hub's Python API now, the admin API later)

@@ -14,7 +14,7 @@ from sync.protocol.errors import ProtocolError
 
 __all__ = [
     "SCOPES_DOCUMENT", "ControlMessage", "ErrorNotice", "Hello", "ScopeMembers", "Subscribe", "Unsubscribe",
-    "decode_control", "encode_control",
+    "decode_control", "encode_control", "is_control_shaped",
 ]
 
 #: The control document that carries scope subscriptions. It is authenticated like any document (an ``Auth``
@@ -120,3 +120,31 @@ def decode_control(text: str) -> ControlMessage:
         raise ProtocolError(ErrorCode.INVALID_CONTROL, f"invalid control message: {exc}") from None
     except RecursionError:
         raise ProtocolError(ErrorCode.INVALID_CONTROL, "invalid control message: nested too deeply") from None
+
+
+#: The ``type`` of every control message: a client's broadcast carrying one of these is never relayed.
+CONTROL_TYPES = frozenset(kind.__struct_config__.tag for kind in (ErrorNotice, Hello, Subscribe, Unsubscribe, ScopeMembers))
+
+
+class _Tagged(msgspec.Struct, forbid_unknown_fields=False):
+    type: object = None
+
+
+_tagged = msgspec.json.Decoder(_Tagged)
+
+
+def is_control_shaped(text: str) -> bool:
+    """True when ``text`` could be read as one of our control messages: a JSON object whose ``type`` names one.
+
+    Used to keep a client's BroadcastStateless from reaching other clients in the shape of the hub's own
+    notices (a forged ``rate_limited`` would make them pause): decodable or not, such a payload is refused.
+    """
+    try:
+        decode_control(text)
+        return True
+    except ProtocolError:
+        pass
+    try:
+        return _tagged.decode(text).type in CONTROL_TYPES
+    except (msgspec.DecodeError, RecursionError):
+        return False

@@ -214,6 +214,34 @@ async def test_live_update_reaches_waiting_node_client(node_bin, hub):
     ), result.describe()
 
 
+async def test_a_broadcast_reaches_a_stock_provider_as_stateless_and_a_forged_notice_does_not(node_bin, hub):
+    """Hocuspocus relays BroadcastStateless as Stateless, the only one of the two a provider reads."""
+    from sync.protocol import BroadcastStateless
+
+    document = "work_order:WO-5"
+    py_token = hub.token(sub="u2", tenant="acme", device="py-1", roles=("technician",))
+    token = hub.token(sub="u1", tenant="acme", device="node-1", roles=("technician",))
+    forged = json.dumps({"type": "error", "code": "rate_limited", "message": "x", "retry_after": 1e9})
+    async with HubClient.connect(hub.ws_url) as c:
+        await c.open(document, py_token)
+        proc = await _spawn(node_bin, hub.ws_url, token, document, "wait", "status", "DONE", "--timeout", "15")
+        try:
+            head = await _read_until_synced(proc)
+            await c.send_frame(BroadcastStateless(document, forged))
+            await c.wait_notice(document, "reserved_message")
+            await c.send_frame(BroadcastStateless(document, "cursor at 3"))
+            assert await c.set_fields(document, {"status": "DONE"})
+            result = await _collect(proc, head)
+        finally:
+            if proc.returncode is None:
+                proc.kill()
+                await proc.wait()
+    assert result.returncode == EXIT_OK, result.describe()
+    incoming = [line for line in result.stderr.splitlines() if "<- " in line and '"type":"Stateless"' in line]
+    assert any('"detail":"cursor at 3"' in line for line in incoming), result.describe()
+    assert not any("rate_limited" in line for line in incoming), result.describe()
+
+
 async def test_readonly_node_client_cannot_write(node_bin, hub):
     document = "work_order:WO-4"
     py_token = hub.token(sub="u2", tenant="acme", device="py-1", roles=("technician",))

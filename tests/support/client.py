@@ -19,6 +19,7 @@ from sync.protocol import (
     encode_frame,
 )
 from sync.protocol.control import ErrorNotice, decode_control
+from sync.errors import ProtocolError
 
 class Denied(Exception):
     """The hub answered Auth with PermissionDenied."""
@@ -166,6 +167,9 @@ class HubClient:
             case SyncStatus(document=name, applied=applied):
                 self.statuses[name].append(applied)
             case Stateless(document=name, payload=payload):
-                message = decode_control(payload)
+                try:
+                    message = decode_control(payload)
+                except ProtocolError:  # another client's broadcast, relayed: kept in ``frames`` only
+                    return
                 if isinstance(message, ErrorNotice):
                     self.notices[name].append(message)

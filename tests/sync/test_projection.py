@@ -50,3 +50,17 @@ def test_the_assignee_is_the_record_types_own_field_and_invalid_values_are_probl
 
 def test_companion_documents_have_no_projection() -> None:
     assert project("acme", "warranty_claim:WC-1/internal", Doc()) is None
+
+
+def test_a_text_longer_than_the_limit_is_measured_not_copied_into_the_body() -> None:
+    doc = Doc()
+    doc.get("record", type=Map).update({"status": "OPEN", "technician": "tech-17"})
+    doc.get("description", type=Text).insert(0, "x" * 5000)
+
+    row = project("acme", "work_order:WO-1", doc, now=NOW, text_limit=1000)
+    assert row is not None and "description" not in row.body
+    assert row.body["long_texts"] == {"description": 5000}
+    assert row.status == "OPEN", "the rest of the projection is as usual"
+
+    short = project("acme", "work_order:WO-1", doc, now=NOW, text_limit=5000)
+    assert short is not None and short.body["description"] == "x" * 5000 and "long_texts" not in short.body
