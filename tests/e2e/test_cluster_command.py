@@ -32,7 +32,8 @@ async def test_two_nodes_behind_one_port(tmp_path: Path, postgres_server: Postgr
     command = [sys.executable, "-m", "server.cluster", "2", "--port", str(port), "--base-port", str(base),
                "--database-url", postgres_server.url(database), "--redis-url", shared_redis_url,
                "--workdir", str(tmp_path / "cluster")]
-    process = subprocess.Popen(command, cwd=REPO, env=env, stderr=subprocess.PIPE, text=True)
+    # a session of its own: a failing test kills the command and the nodes it started, leaving nothing behind
+    process = subprocess.Popen(command, cwd=REPO, env=env, stderr=subprocess.PIPE, text=True, start_new_session=True)
     try:
         assert process.stderr is not None
         deadline = time.monotonic() + 60
@@ -56,9 +57,11 @@ async def test_two_nodes_behind_one_port(tmp_path: Path, postgres_server: Postgr
         assert sum("database migrated to the newest schema" in text for text in logs) == 1
         assert not any("Traceback" in text for text in logs), "the nodes stopped cleanly"
     finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait(10)
+        try:
+            os.killpg(process.pid, signal.SIGKILL)  # the nodes too, whatever state the command is in
+        except ProcessLookupError:
+            pass
+        process.wait(10)
         run_sync(postgres_server.drop(database))
 
 
