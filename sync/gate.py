@@ -73,16 +73,21 @@ class AccessGate:
         return Access(main.scope)
 
     def changed(self, room: Room) -> bool:
-        """True when a field the rules read changed since the last call for ``room`` (the first call: False)."""
-        parsed = parse_name(room.name)
-        fields = self.rules.fields.get(parsed.record_type)
-        if not fields or parsed.part is not None:
+        """True when a field the rules read changed since the last call for ``room`` (the first call: False).
+
+        Runs after every merge: the fields to read are worked out once per room.
+        """
+        fields = room.access_fields
+        if fields is None:
+            parsed = parse_name(room.name)
+            fields = () if parsed.part is not None else tuple(sorted(self.rules.fields.get(parsed.record_type, ())))
+            room.access_fields = fields
+        if not fields:
             return False
         record = room.doc.get(RECORD_ROOT, type=Map)
-        key = tuple(_read(record, field) for field in sorted(fields))
+        key = tuple(_read(record, field) for field in fields)
         before, room.access_key = room.access_key, key
         return before is not None and before != key
-
 
 def _read(record: Map, field: str) -> Any:
     value = record.get(field)

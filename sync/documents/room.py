@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Hashable, Iterable
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from pycrdt import Doc, get_state, get_update, merge_updates
 
@@ -41,12 +41,14 @@ class Room:
         #: Bytes the store holds for the document (snapshot and log since): what the size limit is about.
         self.stored_bytes = 0
         #: The whole document encoded once per version, shared by every step 1 that needs it all.
-        self.shared = SharedState(self.doc)
+        self.shared = SharedState(self.doc, observe=False)
         self.pending_writes = 0
         self.compacting = False
         self.idle_since = time.monotonic()
         #: The values of the fields the access rules read, as last seen (``sync.gate``).
         self.access_key: tuple[object, ...] | None = None
+        #: The record fields the access rules read, worked out on first use (``sync.gate``).
+        self.access_fields: tuple[str, ...] | None = None
         #: Set by the hub for record documents: what each client update changes (``sync.documents.watch``).
         self.watch: RecordWatch | None = None
         #: Merged updates not yet relayed, in order, with the subscriber each came from (``relay``).
@@ -56,7 +58,11 @@ class Room:
         # What the last transaction changed, as an update: only that is relayed, so an update that brings
         # nothing new (a retry, or one that came both through the bus and from the store) is never sent again.
         self._changes: list[bytes] = []
-        self.doc.observe(lambda event: self._changes.append(event.update))
+        self.doc.observe(self._observed)
+
+    def _observed(self, event: Any) -> None:
+        self._changes.append(event.update)
+        self.shared.changed()
 
     def load(self, stored: StoredDocument) -> list[bytes]:
         """Build the doc from the stored snapshot and log; returns the stored updates that failed to apply."""

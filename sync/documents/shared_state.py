@@ -26,14 +26,16 @@ class SharedState:
 
     __slots__ = ("_doc", "_subscription", "version", "_frame", "_frame_version")
 
-    def __init__(self, doc: Doc) -> None:
+    def __init__(self, doc: Doc, *, observe: bool = True) -> None:
         self._doc = doc
         self.version = 0
         self._frame: bytes | None = None
         self._frame_version = -1
-        self._subscription = doc.observe(self._changed)
+        # an owner that observes the document already (a room) calls ``changed`` itself: one observer, not two
+        self._subscription = doc.observe(self.changed) if observe else None
 
-    def _changed(self, _: object) -> None:
+    def changed(self, _: object = None) -> None:
+        """The document changed: a new version."""
         self.version += 1
         self._frame = None  # released at once: an old version is never sent again
 
