@@ -74,7 +74,7 @@ async def test_200_unauthenticated_sockets_sending_data_hold_under_50_mb(hub: Hu
         await asyncio.gather(*(socket.close() for socket in sockets))
     async with HubClient.connect(hub.ws_url) as client:  # the hub still serves
         await client.open("work_order:WO-1-1", hub.token())
-        assert await client.set_fields("work_order:WO-1-1", {"status": "OPEN"})
+        assert await client.set_fields("work_order:WO-1-1", {"phase": "OPEN"})
     doc, log_length = await stored_doc(hub.database_url, "acme", "work_order:WO-1-1")
     assert log_length == 1, "nothing held before Auth was stored"
 

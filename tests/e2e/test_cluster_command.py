@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -26,7 +27,7 @@ REPO = Path(__file__).resolve().parents[2]
 async def test_two_nodes_behind_one_port(tmp_path: Path, postgres_server: PostgresServer, shared_redis_url: str,
                                          redis_prefix: str) -> None:
     database = f"fieldsync_cluster_{uuid.uuid4().hex[:12]}"
-    port, base = free_port(), free_port()
+    port, base = free_port(), free_ports_in_a_row(2)
     env = {k: v for k, v in os.environ.items() if not k.startswith("FIELDSYNC_")}
     env["FIELDSYNC_REDIS_PREFIX"] = redis_prefix
     command = [sys.executable, "-m", "server.cluster", "2", "--port", str(port), "--base-port", str(base),
@@ -78,6 +79,25 @@ def test_an_unreachable_postgres_is_reported_without_starting_nodes(tmp_path: Pa
     assert "cluster: cannot prepare the database" in done.stderr and "Traceback" not in done.stderr
     assert not list(tmp_path.glob("node-*.log"))
 
+
+
+def free_ports_in_a_row(count: int) -> int:
+    """A port such that it and the ``count - 1`` after it are free now (the nodes take consecutive ports)."""
+    for _ in range(50):
+        base = free_port()
+        sockets = []
+        try:
+            for offset in range(count):
+                sock = socket.socket()
+                sockets.append(sock)
+                sock.bind(("127.0.0.1", base + offset))
+            return base
+        except OSError:
+            continue
+        finally:
+            for sock in sockets:
+                sock.close()
+    raise AssertionError("no free run of ports")
 
 @pytest.mark.parametrize("args", [("0",), ("33",), ("2", "--database-url", "sqlite+aiosqlite:///x.db")])
 def test_bad_arguments_are_refused(tmp_path: Path, args: tuple[str, ...]) -> None:

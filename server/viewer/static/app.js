@@ -133,11 +133,12 @@ function record(name) {
     edit.hidden = scope !== "read-write";
   }
   provider.on("authenticated", ({ scope: granted }) => { scope = granted; render(); });
-  provider.on("authenticationFailed", ({ reason }) => notice(`Access refused: ${reason}`, true));
+  let refused = false;  // after a refusal, the hub's "not authenticated" answers to what was already sent add nothing
+  provider.on("authenticationFailed", ({ reason }) => { refused = true; notice(`Access refused: ${reason}`, true); });
   provider.on("synced", () => { state.textContent = "live"; state.className = "live"; render(); });
   provider.on("stateless", ({ payload }) => {
     let message; try { message = JSON.parse(payload); } catch { return; }
-    if (message.type === "error") notice(`Refused${message.field ? ` (${message.field})` : ""}: ${message.code}: ${message.message}`, true);
+    if (message.type === "error" && !(refused && message.code === "not_authenticated")) notice(`Refused${message.field ? ` (${message.field})` : ""}: ${message.code}: ${message.message}`, true);
   });
   provider.on("unsyncedChanges", ({ number }) => { if (number === 0 && noticeBox.textContent.includes("waiting for the hub")) notice("Saved by the hub"); });
   socket.on("status", ({ status }) => { state.textContent = status === "connected" ? (provider.isSynced ? "live" : "connecting") : status; state.className = status === "connected" ? "live" : "offline"; });
