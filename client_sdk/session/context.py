@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from client_sdk.config import SyncConfig
 from client_sdk.replica import LocalReplica
 from client_sdk.session.hub_socket import Connection
-from client_sdk.state import ErrorReported, SyncError, SyncEvent
+from client_sdk.state import Acknowledged, ErrorReported, SyncError, SyncEvent
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +29,12 @@ class SessionContext:
     """Ask the client to look again at its state (synced or not, progress)."""
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     """Set when the session's loop has something to do now."""
+
+    async def acknowledged(self, name: str, ids: Sequence[int]) -> None:
+        """Outbox entries ``ids`` of document ``name`` are stored by the hub: drop them and tell the app."""
+        if ids:
+            removed = await self.replica.acknowledge(ids)
+            self.report(Acknowledged(name, tuple(removed)))
 
     def error(self, code: str, message: str, *, document: str | None = None,
               subscription: str | None = None) -> None:

@@ -36,7 +36,7 @@ from client_sdk.session.link import (
 from client_sdk.session.refusals import BLOCKING_CODES, PASSING_CODES, TOKEN_CODES, denial_code
 from client_sdk.session.rejecting import LOST_ACCESS_CODES, RejectedWrites
 from client_sdk.session.scope_channel import ChannelState, ScopeChannel
-from client_sdk.state import Acknowledged, DocumentSynced, SyncError
+from client_sdk.state import DocumentSynced, SyncError
 from sync.protocol import (
     EMPTY_UPDATE, Authenticated, AuthToken, Close, Frame, PermissionDenied, ProtocolError, Stateless, Sync, SyncStatus,
     SyncStep,
@@ -346,9 +346,7 @@ class DeviceSession:
             return
         ids = link.inflight.popleft()
         if applied:
-            if ids:
-                removed = await self.replica.acknowledge(ids)
-                self.ctx.report(Acknowledged(link.name, tuple(removed)))
+            await self.ctx.acknowledged(link.name, ids)
         elif ids:
             # the first refusal of a run: the entries after it are refused too (a gap) and go again with it
             link.refused = Refused.FIRST_ENTRY if min(ids) <= link.last_sent else Refused.LATER_ENTRY

@@ -22,7 +22,7 @@ from client_sdk.errors import ReplicaError
 from client_sdk.session.context import SessionContext
 from client_sdk.session.link import Link, LinkState
 from client_sdk.session.refusals import PASSING_CODES
-from client_sdk.state import Acknowledged, WriteRejected
+from client_sdk.state import WriteRejected
 from sync.protocol import Frame, ProtocolError, Stateless, Sync, SyncStatus, SyncStep
 from sync.protocol.control import ErrorNotice, decode_control
 from sync.protocol.codes import ErrorCode
@@ -108,9 +108,7 @@ class RejectedWrites:
             return
         ids = link.inflight.popleft()
         if applied:
-            if ids:
-                removed = await self.replica.acknowledge(ids)
-                self.ctx.report(Acknowledged(link.name, tuple(removed)))
+            await self.ctx.acknowledged(link.name, ids)
             return
         link.rejections.refused.append(ids)
         await self._settle(link)

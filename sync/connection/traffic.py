@@ -46,25 +46,12 @@ class Traffic:
         self.client_version = ""
 
     def received(self, frame: bytes) -> None:
-        # kind_of inlined: this runs for every frame a socket receives
-        try:
-            length = frame[0]
-            kind = frame[length + 1] if length < 128 else OTHER
-        except IndexError:
-            kind = frame[0] if len(frame) == 1 else OTHER
-        if kind > OTHER:
-            kind = OTHER
+        kind = kind_of(frame)
         self.frames_in[kind] += 1
         self.bytes_in[kind] += len(frame)
 
     def sent(self, frame: bytes) -> None:
-        try:
-            length = frame[0]
-            kind = frame[length + 1] if length < 128 else OTHER
-        except IndexError:
-            kind = frame[0] if len(frame) == 1 else OTHER
-        if kind > OTHER:
-            kind = OTHER
+        kind = kind_of(frame)
         self.frames_out[kind] += 1
         self.bytes_out[kind] += len(frame)
 
@@ -76,3 +63,4 @@ class Traffic:
         """Note the client name and version an Auth carried (Hocuspocus providers send theirs)."""
         if version:
             self.client_version = version[:120]
+
