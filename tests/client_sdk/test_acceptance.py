@@ -5,6 +5,8 @@ The heartbeat's dead-link detection is shown in ``test_sync_client.py`` (it need
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import asyncio
 import json
 import signal
@@ -188,7 +190,9 @@ async def test_a_hub_restart_while_sending_loses_nothing_and_never_drops_an_unst
 ) -> None:
     hub = hub_on_store
     names = [f"work_order:WO-3{i}" for i in range(3)]
-    a = await devices.make(hub, "tablet", config=FAST)
+    # a dead hub is noticed by its closed socket, and failing that by a silent one (a CI run once saw no close
+    # within 10 s of the SIGKILL): the heartbeat bounds that wait
+    a = await devices.make(hub, "tablet", config=replace(FAST, heartbeat_interval=0.5, heartbeat_timeout=3.0))
     for name in names:
         await a.records.create("work_order", name.split(":")[1], {"status": "OPEN"})
     await a.sync()
