@@ -8,25 +8,13 @@ import asyncio
 import pytest
 from pycrdt import Doc, Map
 
-from conflict import Hlc, write_field
+from conflict import Hlc
 from sync.store import ConflictRecord, SqlStore
+from tests.support.stamped import write
 from tests.support.client import Denied, HubClient
 from tests.support.hub import HubProcess
 
 NAME = "work_order:WO-D1"
-
-
-async def write(client: HubClient, name: str, fields: dict[str, object], *, clock: Hlc, user: str,
-                roles: tuple[str, ...]) -> bool:
-    """Write ``fields`` the way the device SDK does (stamped), as one update; whether the hub stored it."""
-    doc = client.docs[name]
-    updates: list[bytes] = []
-    subscription = doc.observe(lambda event: updates.append(event.update))
-    with doc.transaction():
-        for field, value in fields.items():
-            write_field(doc, field, value, clock=clock, user=user, roles=roles)
-    doc.unobserve(subscription)
-    return await client.send_update(name, updates[0])
 
 
 async def stored_conflicts(url: str, name: str) -> list[ConflictRecord]:

@@ -10,24 +10,12 @@ from selenium.webdriver.common.keys import Keys
 
 from conflict import Hlc, write_field
 from tests.support.browser import Browser
+from tests.support.stamped import write
 from tests.support.client import HubClient
 from tests.support.hub import HubProcess
 
 WO = "work_order:WO-B1"
 SUPERVISOR = {"sub": "sup-1", "device": "browser", "roles": ("supervisor",)}
-
-
-async def write(client: HubClient, name: str, fields: dict[str, object], *, clock: Hlc, user: str,
-                roles: tuple[str, ...]) -> bool:
-    """A stamped write, as the device SDK makes it, in one update; whether the hub stored it."""
-    doc = client.docs[name]
-    updates: list[bytes] = []
-    subscription = doc.observe(lambda event: updates.append(event.update))
-    with doc.transaction():
-        for field, value in fields.items():
-            write_field(doc, field, value, clock=clock, user=user, roles=roles)
-    doc.unobserve(subscription)
-    return await client.send_update(name, updates[0])
 
 
 def field(doc: Doc, name: str) -> object:
