@@ -49,6 +49,8 @@ class Revocations(Extension):
         self._store = store
         self._refresh = refresh
         self.revoked: set[tuple[str, str]] = set()
+        self._acted: set[tuple[str, str]] = set()
+        """Devices revoked or restored here since the current read of the store began: that read may predate it."""
         self.loaded = False
         self.node: Node | None = None
         """The hub whose sockets a revocation read from the store cuts off (set by ``Admin.bind``)."""
@@ -73,13 +75,15 @@ class Revocations(Extension):
 
     async def follow_store(self) -> None:
         """Act on what other nodes revoked and restored since the last read (a failed read waits for the next)."""
-        known = set(self.revoked)  # a revocation this node makes during the read is not taken for a restore
+        known = set(self.revoked)
+        self._acted.clear()
         try:
             stored = set(await self._store.revoked_devices())
         except StoreError as exc:
             log.warning("reading revoked devices failed; trying again: %s", exc.reason)
             return
-        restored, revoked = known - stored, stored - self.revoked
+        # a revoke or restore made here during the read is newer than what it returned: the next read has it
+        restored, revoked = known - stored - self._acted, stored - self.revoked - self._acted
         self.revoked -= restored
         for tenant, device in sorted(revoked):
             if self.node is not None:
@@ -95,6 +99,7 @@ class Revocations(Extension):
         record = await self._store.revoke_device(tenant, device, at=datetime.now(UTC), by=by)
         if record is None:
             raise AdminError(ErrorCode.DEVICE_NOT_FOUND, f"no device {device!r} has been seen in this tenant")
+        self._acted.add((tenant, device))
         return record, self.cut_off(node, tenant, device)
 
     async def restore(self, tenant: str, device: str) -> DeviceRecord:
@@ -102,6 +107,7 @@ class Revocations(Extension):
         record = await self._store.restore_device(tenant, device)
         if record is None:
             raise AdminError(ErrorCode.DEVICE_NOT_FOUND, f"no device {device!r} has been seen in this tenant")
+        self._acted.add((tenant, device))
         self.revoked.discard((tenant, device))
         return record
 
