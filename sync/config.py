@@ -86,12 +86,16 @@ class HubConfig(msgspec.Struct, kw_only=True, frozen=True):
     max_scopes_per_connection: int = 32
     """Scope subscriptions one socket may hold; more are refused with ``too_many_scopes``."""
 
+    rejected_writes_per_hour: int = 100
+    """Updates of a token refused access kept for review per device and hour on this node; more are refused
+    without being kept (``write_rejected``; the device keeps them), so a refused token cannot fill the queue."""
+
     def __post_init__(self) -> None:
         for field in ("max_frame_bytes", "max_documents_per_connection", "message_burst", "control_messages_per_minute",
                       "send_queue_frames", "send_queue_bytes", "pending_frames_per_document", "max_held_bytes",
                       "max_unauthenticated_per_address", "max_document_bytes", "max_awareness_bytes_per_connection",
                       "max_awareness_bytes_per_document", "projection_text_chars", "compaction_threshold", "group_commit_max_batch",
-                      "max_scopes_per_connection"):
+                      "max_scopes_per_connection", "rejected_writes_per_hour"):
             if getattr(self, field) < 1:
                 raise ConfigError(f"{field} must be at least 1")
         for field in ("messages_per_second", "auth_timeout_seconds", "handshake_timeout_seconds", "ping_interval_seconds", "idle_unload_seconds",

@@ -1,8 +1,9 @@
 """The access gate: what one token may do with one loaded document, now, from the access rules and the record.
 
 Consulted when a document is authenticated on a connection, and again whenever a change of the record moves
-a field the rules read (an assignment, a team, a customer): ``changed`` tells the write path and the bus
-when to ask every subscriber of the room to check its access again.
+a field the rules read (an assignment, a team, a customer): ``AccessWatch``, an extension on the
+``document_changed`` hook, asks every subscriber of the room to check its access again when ``changed`` says so,
+whether the change was merged here or came from another node.
 """
 
 from __future__ import annotations
@@ -17,9 +18,10 @@ from conflict.copies import plain
 from sync.access import Access, AccessRules, Principal, Scope, parse_name, scope_for
 from sync.documents.room import Room
 from sync.errors import AuthError
+from sync.hooks import Extension
 from sync.protocol.codes import ErrorCode
 
-__all__ = ["AccessGate", "record_empty", "record_of"]
+__all__ = ["AccessGate", "AccessWatch", "record_empty", "record_of"]
 
 Acquire = Callable[[str, str], Awaitable[Room]]
 
@@ -92,3 +94,18 @@ class AccessGate:
 def _read(record: Map, field: str) -> Any:
     value = record.get(field)
     return plain(value) if isinstance(value, Map) else value
+
+
+class AccessWatch(Extension):
+    """After any change of a room: if a field the access rules read moved, every subscriber checks again
+    (``Session.recheck``: a link that lost access is denied, one whose scope changed is told its new scope)."""
+
+    name = "access"
+
+    def __init__(self, gate: AccessGate) -> None:
+        self._gate = gate
+
+    def document_changed(self, room: Room) -> None:
+        if self._gate.changed(room):
+            for subscriber in list(room.subscribers):
+                subscriber.recheck(room)

@@ -1,7 +1,7 @@
 """Extensions: the hub's events, raised to a small ordered list of listeners (Hocuspocus's extensions).
 
 The hub raises an event where something happens (a socket opened, a document authenticated or loaded, an
-update committed, a client's awareness changed, a conflict recorded, a refusal sent); features that react
+document changed, an update committed, a client's awareness changed, a conflict recorded, a refusal sent); features that react
 to it (the bus, projections, compaction, and later metrics, the admin registry, cache invalidation) are
 ``Extension`` subclasses that override the methods they need, instead of code written into the hub.
 
@@ -58,6 +58,10 @@ class Extension:
     def document_unloaded(self, room: Document) -> None:
         """An idle room was dropped from memory."""
 
+    def document_changed(self, room: Document) -> None:
+        """The content of ``room`` changed: a client's update merged here (after the referee's correction), or
+        an update from another node applied. Raised before the change is durable."""
+
     def update_committed(self, entries: Sequence[LogEntry]) -> None:
         """Updates were durably stored, in commit order (their acknowledgements are on their way)."""
 
@@ -78,7 +82,7 @@ class Extension:
 #: The hook methods, in the order the write path meets them.
 EVENTS = (
     "connection_opened", "connection_closed", "document_authenticated", "document_loaded", "document_unloaded",
-    "update_committed", "awareness_changed", "projections_saved", "conflict_recorded", "refusal_sent",
+    "document_changed", "update_committed", "awareness_changed", "projections_saved", "conflict_recorded", "refusal_sent",
 )
 
 
@@ -120,6 +124,9 @@ class Hooks:
 
     def document_unloaded(self, room: Document) -> None:
         self._emit("document_unloaded", room)
+
+    def document_changed(self, room: Document) -> None:
+        self._emit("document_changed", room)
 
     def update_committed(self, entries: Sequence[LogEntry]) -> None:
         self._emit("update_committed", entries)

@@ -10,15 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import UTC, datetime
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from typing import Any
 
-from sync.access import AccessRules, Principal, TokenVerifier, load_rules
+from sync.access import AccessRules, TokenVerifier, load_rules
 from sync.bus import Bus, BusExtension, InProcessBus
 from sync.config import HubConfig
-from sync.gate import AccessGate
+from sync.gate import AccessGate, AccessWatch
 from sync.connection.admission import Admission
 from sync.connection.limits import DeviceLimits
 from sync.connection.session import Session
@@ -27,7 +26,7 @@ from sync.hooks import Extension, Hooks
 from sync.protocol.codes import CloseCode
 from sync.referee import Referee, Review
 from sync.connection_log import ConnectionLog
-from sync.referee.conflicts import rejected_row
+from sync.referee.rejections import Rejections
 from sync.scopes import ScopeRegistry, ScopeService, load_definitions
 from sync.store import ConflictRecord, Store
 from sync.write import WritePath
@@ -74,17 +73,17 @@ class Hub:
             max_batch=config.group_commit_max_batch,
         )
         self.writes = WritePath(
-            self.committer, self.referee, self.hooks, self.gate, reject=self.reject, on_merged=self.access_moved,
-            max_document_bytes=config.max_document_bytes,
+            self.committer, self.referee, self.hooks, self.gate, max_document_bytes=config.max_document_bytes,
         )
+        self.rejections = Rejections(store, per_hour=config.rejected_writes_per_hour, on_recorded=self.hooks.conflict_recorded)
         self.review = Review(store, self.referee, acquire=self.registry.acquire, persist=self.writes.persist)
         self.scopes = ScopeService(store, scopes or load_definitions(), poll_ms=config.scope_poll_ms, rules=rules)
         self.projector = Projector(
             store, self.registry, interval=config.projection_interval_ms / 1000, on_saved=self._projections_saved,
             also_flush=self.referee.conflicts.flush, text_limit=config.projection_text_chars,
         )
-        self.bus_link = BusExtension(bus or InProcessBus(), self.node_id, self.registry, store, on_applied=self.access_moved)
-        for extension in (Compactor(store, self.registry, threshold=config.compaction_threshold),
+        self.bus_link = BusExtension(bus or InProcessBus(), self.node_id, self.registry, store, hooks=self.hooks)
+        for extension in (AccessWatch(self.gate), Compactor(store, self.registry, threshold=config.compaction_threshold),
                           self.projector, self.bus_link, ConnectionLog(self.node_id), *extensions):
             self.hooks.add(extension)
         self._shutdown_done: asyncio.Event | None = None
@@ -96,19 +95,6 @@ class Hub:
         room.awareness.document_limit = self.config.max_awareness_bytes_per_document
         self.referee.watch(room)
         self.gate.changed(room)  # remember who the record lets in, to notice when that changes
-
-    def access_moved(self, room: Room) -> None:
-        """After any change of ``room``: if a field the access rules read moved, every subscriber checks again."""
-        if self.gate.changed(room):
-            for subscriber in list(room.subscribers):
-                subscriber.recheck(room)
-
-    def reject(self, principal: Principal, name: str, update: bytes) -> None:
-        """Keep an update of a token refused access to ``name`` for review; it is never applied."""
-        who = {"user": principal.user, "device": principal.device}
-        rows = [rejected_row(principal.tenant, name, who, update, datetime.now(UTC))]
-        self.referee.conflicts.add(rows)
-        self.hooks.conflict_recorded(rows)
 
     def _projections_saved(self, tenants: set[str]) -> None:
         self.scopes.changed(tenants)
@@ -176,6 +162,7 @@ class Hub:
             self.unload_idle()
             self.device_limits.prune()
             self.control_limits.prune()
+            self.rejections.prune()
 
     # -- what tests and operators call -------------------------------------------------------------
 

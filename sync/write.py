@@ -6,7 +6,8 @@
                   in a shape its author reaches
     3. apply      ``Room.apply_update`` merges it into the room's document, watched by the ``RecordWatch``
     4. judge      ``Referee.judge``: the access rules' writable fields and the domain rules; a correction is
-                  made as the hub's own update; if an access field moved, subscribers check their access
+                  made as the hub's own update; ``document_changed`` hook (``AccessWatch``: if an access
+                  field moved, subscribers check their access)
     5. broadcast  ``Room.relay`` sends it to the room's other subscribers (end of tick, merged per origin);
                   the correction goes at once to every subscriber, the author included
     6. commit     ``Committer.submit``: group commit; the update and its correction share one transaction
@@ -18,7 +19,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 
 from conflict.codes import ViolationCode
@@ -50,16 +51,12 @@ class WritePath:
         hooks: Hooks,
         gate: AccessGate,
         *,
-        reject: Callable[[Principal, str, bytes], None],
-        on_merged: Callable[[Room], None] | None = None,
         max_document_bytes: int = 1 << 62,
     ) -> None:
         self._committer = committer
         self._referee = referee
         self._hooks = hooks
         self._gate = gate
-        self._reject = reject
-        self._on_merged = on_merged
         self._max_document_bytes = max_document_bytes
         self._writes: dict[asyncio.Future[None], dict[Room, int]] = {}
 
@@ -72,23 +69,20 @@ class WritePath:
             if room.contains(update):
                 replies.ack(name, True)
             else:
-                replies.ack(name, False)
-                replies.notice(name, AuthError(ErrorCode.READONLY, "this token may only read the document"))
+                replies.ack(name, False, AuthError(ErrorCode.READONLY, "this token may only read the document"))
             return
         if update == EMPTY_UPDATE:
             replies.ack(name, True)
             return
         if room.stored_bytes + len(update) > self._max_document_bytes and _adds_content(update):  # before a merge
-            replies.ack(name, False)
             limit = self._max_document_bytes
-            replies.notice(name, LimitExceeded(ErrorCode.DOCUMENT_TOO_LARGE, f"the document would pass {limit} bytes"))
+            replies.ack(name, False, LimitExceeded(ErrorCode.DOCUMENT_TOO_LARGE, f"the document would pass {limit} bytes"))
             return
         # 3-5. apply, judge, broadcast
         try:
             correction, violations = self.merge(room, update, origin, author, link.access)
         except ProtocolError as exc:
-            replies.ack(name, False)
-            replies.notice(name, exc)
+            replies.ack(name, False, exc)
             return
         if link.access is not None and link.access.create and not record_empty(room):
             link.access = replace(link.access, create=False)  # the record exists now: later writes create nothing
@@ -121,8 +115,7 @@ class WritePath:
             room, change, author, update, writable, undo_all=ViolationCode.OUT_OF_REACH if out_of_reach else None)
         if correction is not None:
             room.broadcast(encode_sync_update(room.name, correction))
-        if self._on_merged is not None:
-            self._on_merged(room)  # an assignment may have moved: subscribers check their access again
+        self._hooks.document_changed(room)  # e.g. an assignment moved: subscribers check their access again
         return correction, violations
 
     def _reaches(self, author: Principal, room: Room) -> bool:

@@ -26,7 +26,7 @@ from sync.bus.peers import Peers
 from sync.documents.registry import Key, Rooms
 from sync.documents.room import Room
 from sync.errors import ProtocolError
-from sync.hooks import Extension
+from sync.hooks import Extension, Hooks
 from sync.protocol.awareness import AwarenessEntry, decode_awareness_update, encode_awareness_update
 from sync.store import DocumentLog, LogEntry
 
@@ -56,10 +56,10 @@ class BusExtension(Extension):
 
     def __init__(
         self, bus: Bus, node_id: str, rooms: Rooms, store: DocumentLog, *, heartbeat: float = 1.0,
-        silence: float = 5.0, on_applied: Callable[[Room], None] | None = None,
+        silence: float = 5.0, hooks: Hooks | None = None,
     ) -> None:
         self.bus = bus
-        self._on_applied = on_applied
+        self._hooks = hooks
         self._node_id = node_id
         self._rooms = rooms
         self._heartbeat = heartbeat
@@ -202,8 +202,8 @@ class BusExtension(Extension):
             self.catch_up.request([(room.tenant, room.name)])
             return
         room.stored_bytes += len(update)  # stored by the node that took it
-        if self._on_applied is not None:
-            self._on_applied(room)  # an assignment made on another node moves access here too
+        if self._hooks is not None:
+            self._hooks.document_changed(room)  # e.g. an assignment made on another node moves access here too
 
     def _receive_awareness(self, node: str, key: Key, update: bytes) -> None:
         room = self._rooms.get(key)

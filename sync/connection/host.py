@@ -13,6 +13,7 @@ from sync.documents.room import Room
 from sync.gate import AccessGate
 from sync.hooks import Hooks
 from sync.protocol import Sender
+from sync.referee.rejections import Rejections
 from sync.scopes import ScopeService
 
 __all__ = ["SessionHost", "Writer"]
@@ -38,8 +39,6 @@ class SessionHost(Protocol):
     closing: bool
 
     gate: AccessGate
+    rejections: Rejections
 
     async def acquire(self, tenant: str, name: str) -> Room: ...
-
-    def reject(self, principal: Principal, name: str, update: bytes) -> None:
-        """Keep an update of a token refused access to ``name`` for review (never applied)."""

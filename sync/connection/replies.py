@@ -1,7 +1,9 @@
 """What a connection answers: SyncStatus in arrival order, error notices and PermissionDenied.
 
 Every step 2 and update gets exactly one SyncStatus, in the order received, each sent once its outcome
-is settled (committed, refused, or failed to commit); a refusal carries an error notice with its code.
+is settled (committed, refused, or failed to commit); a refusal carries an error notice with its code. An
+outcome settled later with a refusal (a future failed with a ``FieldsyncError``) has its notice sent right
+before its status, so a client pairing statuses with notices in order pairs them right.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ class Replies:
     def __init__(self, send: Callable[[bytes], None], *, on_refusal: Callable[[str, str], None] | None = None) -> None:
         self._send = send
         self._on_refusal = on_refusal
-        self._acks: deque[tuple[str, Outcome]] = deque()
+        self._acks: deque[tuple[str, Outcome, FieldsyncError | None]] = deque()
         self._awaited: asyncio.Future[None] | None = None
         self.acked = 0
         """SyncStatus(true) sent on this connection."""
@@ -35,9 +37,10 @@ class Replies:
         """Updates received whose SyncStatus has not been sent yet (most wait for their commit)."""
         return len(self._acks)
 
-    def ack(self, name: str, outcome: Outcome) -> None:
-        """Queue a SyncStatus for ``name``: sent after every earlier one, once ``outcome`` is settled."""
-        self._acks.append((name, outcome))
+    def ack(self, name: str, outcome: Outcome, refusal: FieldsyncError | None = None) -> None:
+        """Queue a SyncStatus for ``name``: sent after every earlier one, once ``outcome`` is settled; a
+        ``refusal`` (of a False outcome) goes as a notice right after its status, so notices keep their order too."""
+        self._acks.append((name, outcome, refusal))
         if isinstance(outcome, asyncio.Future) and not outcome.done():
             # the updates of one commit share its future: one wake-up sends all of their statuses
             if outcome is not self._awaited:
@@ -48,13 +51,13 @@ class Replies:
 
     def _flush(self, _: object = None) -> None:
         while self._acks:
-            name, outcome = self._acks[0]
+            name, outcome, refusal = self._acks[0]
             if isinstance(outcome, asyncio.Future):
                 if not outcome.done():
                     return
                 error = outcome.exception() if not outcome.cancelled() else StoreError("cancelled")
                 applied = error is None
-                if isinstance(error, StoreError):
+                if isinstance(error, FieldsyncError):  # its notice goes right before its status, in order
                     self.notice(name, error)
             else:
                 applied = outcome
@@ -64,6 +67,8 @@ class Replies:
             else:
                 self.refused += 1
             self._send(encode_sync_status(name, applied))
+            if refusal is not None:
+                self.notice(name, refusal)
 
     def notice(self, name: str, exc: FieldsyncError, *, field: str | None = None) -> None:
         """A Stateless error notice with the refusal's code."""
@@ -91,5 +96,6 @@ class Replies:
             self.deny(name, exc)
             return
         if isinstance(frame, Sync) and frame.step is not SyncStep.STEP1:
-            self.ack(name, False)
-        self.notice(name, exc)
+            self.ack(name, False, exc)
+        else:
+            self.notice(name, exc)

@@ -17,6 +17,7 @@ from sync.access import Access, Principal, role_scope
 from sync.documents.room import Room
 from sync.protocol.codes import CloseCode, ErrorCode
 from sync.errors import AuthError, FieldsyncError, LimitExceeded, ProtocolError, StoreError
+from sync.connection.access_keeper import AccessKeeper
 from sync.connection.admission import Ticket
 from sync.connection.broadcast import relay_broadcast
 from sync.connection.held import MAX_DOCUMENT_NAME_CHARS, HeldBytes
@@ -61,8 +62,8 @@ class Session:
         )
         self._held = HeldBytes(hub.config.max_held_bytes)
         self._group: asyncio.TaskGroup | None = None
-        self._expiry: asyncio.TimerHandle | None = None
-        self._expiry_at = 0.0
+        self.access = AccessKeeper(self.links, hub.gate, hub.rejections, self.replies, send=self.send,
+                                   deny=self._deny, spawn=self._spawn)
 
     # -- lifecycle ---------------------------------------------------------------------------------
 
@@ -92,8 +93,7 @@ class Session:
         finally:
             if self.ticket is not None:
                 self.ticket.release()
-            if self._expiry is not None:
-                self._expiry.cancel()
+            self.access.close()
             self.outlet.peer_left()
             self.scopes.close()
             for link in self.links.values():
@@ -195,13 +195,13 @@ class Session:
             link.held.append(frame)
             return
         if link.state is LinkState.AUTHENTICATED and link.expired(time.time()):
-            self._expire_links()
+            self.access.expire_links()
         if link.state is LinkState.AUTHENTICATED:
             self._handle(link, frame)
         elif link.state is LinkState.PENDING:
             self._hold(link, frame)
         else:
-            self._refused(link, frame)
+            self.access.refused(link, frame)
 
     def _hold(self, link: Link, frame: Frame) -> None:
         if len(link.held) >= self.config.pending_frames_per_document or not self._held.take(frame):
@@ -269,7 +269,8 @@ class Session:
         scope = access.scope
         link.scope, link.access, link.principal, link.refused_for = scope, access, principal, None
         link.move(LinkState.AUTHENTICATED)
-        self._expire_at(principal.expires_at)
+        if self.outlet.open:
+            self.access.expire_at(principal.expires_at)
         self.hub.hooks.document_authenticated(self, link.name, principal, scope)
         self.send(encode_frame(Authenticated(link.name, scope.value)))
         if room is not None and len(room.awareness):
@@ -285,59 +286,11 @@ class Session:
         link.scope = link.access = link.principal = None
         link.move(LinkState.DENIED)
         self.replies.deny(link.name, exc)
-        self._release_held(link, lambda frame: self._refused(link, frame))
-
-    def _refused(self, link: Link, frame: Frame) -> None:
-        """A frame of a document that is not authenticated: an update of a token refused access is kept for review."""
-        principal = link.refused_for
-        if principal is not None and isinstance(frame, Sync) and frame.step is not SyncStep.STEP1:
-            self.hub.reject(principal, link.name, frame.data)
-            self.replies.ack(link.name, False)
-            self.replies.notice(link.name, AuthError(ErrorCode.WRITE_REJECTED, "this token may not write the document; the update is kept for review"))
-            return
-        self.replies.refuse(frame, AuthError(ErrorCode.NOT_AUTHENTICATED, "document is not authenticated on this connection"))
-
-    # -- access kept current -----------------------------------------------------------------------
+        self._release_held(link, lambda frame: self.access.refused(link, frame))
 
     def recheck(self, room: Room) -> None:
-        """A field the access rules read changed in ``room``: every link on it gets its access decided again."""
-        for link in list(self.links.values()):
-            if link.room is not room or link.principal is None or link.state is not LinkState.AUTHENTICATED:
-                continue
-            access = self.hub.gate.decide(link.principal, room)
-            if access.scope is None:
-                link.refused_for = link.principal
-                self._deny(link, AuthError(ErrorCode.ACCESS_REVOKED, "this token may no longer open the document"))
-            elif access.scope is not link.scope:
-                link.scope, link.access = access.scope, access
-                self.send(encode_frame(Authenticated(link.name, access.scope.value)))
-            else:
-                link.access = access
-
-    def _expire_at(self, expires_at: float | None) -> None:
-        if expires_at is None or not self.outlet.open:
-            return
-        loop = asyncio.get_running_loop()
-        if self._expiry is None or expires_at < self._expiry_at:
-            if self._expiry is not None:
-                self._expiry.cancel()
-            self._expiry_at = expires_at
-            self._expiry = loop.call_later(max(0.0, expires_at - time.time()), self._expire_links)
-
-    def _expire_links(self) -> None:
-        """End every document whose token has expired; the socket stays for a fresh Auth."""
-        self._expiry = None
-        now = time.time()
-        later = []
-        for link in list(self.links.values()):
-            if link.state is not LinkState.AUTHENTICATED:
-                continue
-            if link.expired(now):
-                self._deny(link, AuthError(ErrorCode.TOKEN_EXPIRED, "the token has expired: authenticate again"))
-            elif link.principal is not None and link.principal.expires_at is not None:
-                later.append(link.principal.expires_at)
-        if later:
-            self._expire_at(min(later))
+        """A field the access rules read changed in ``room`` (``sync.gate.AccessWatch``): see ``AccessKeeper``."""
+        self.access.recheck(room)
 
     def _release_held(self, link: Link, handle: Callable[[Frame], None]) -> None:
         held, link.held = link.held, []

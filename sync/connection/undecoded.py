@@ -26,6 +26,8 @@ def frame_header(data: bytes) -> tuple[str, int | None] | None:
 def refuse_undecoded(replies: Replies, header: tuple[str, int | None], code: ErrorCode, reason: str) -> None:
     """SyncStatus(false) for an update or step 2 (so the sender's count stays right), and a notice with the code."""
     name, step = header
+    refusal = LimitExceeded(code, reason) if code is ErrorCode.FRAME_TOO_LARGE else ProtocolError(code, reason)
     if step in (SyncStep.STEP2, SyncStep.UPDATE):
-        replies.ack(name, False)
-    replies.notice(name, LimitExceeded(code, reason) if code is ErrorCode.FRAME_TOO_LARGE else ProtocolError(code, reason))
+        replies.ack(name, False, refusal)
+    else:
+        replies.notice(name, refusal)
