@@ -3,32 +3,16 @@ and stored, role-restricted and unknown documents are refused."""
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 from pycrdt import Doc, Map
 
 from conflict import Hlc
-from sync.store import ConflictRecord, SqlStore
 from tests.support.stamped import write
 from tests.support.client import Denied, HubClient
 from tests.support.hub import HubProcess
+from tests.support.stored import stored_conflicts
 
 NAME = "work_order:WO-D1"
-
-
-async def stored_conflicts(url: str, name: str) -> list[ConflictRecord]:
-    store = SqlStore(url)
-    await store.start()
-    try:
-        for _ in range(100):  # saved in the background
-            rows = await store.list_conflicts("acme", name=name)
-            if rows:
-                return rows
-            await asyncio.sleep(0.05)
-        return []
-    finally:
-        await store.close()
 
 
 def status(doc: Doc) -> object:

@@ -9,10 +9,10 @@ import pytest
 from pycrdt import Map
 
 from sync.access import DEFAULT_ACCESS_FILE
-from sync.store import SqlStore
 from tests.e2e.test_interop import EXIT_OK, node_bin, run_node  # noqa: F401  (node_bin is a fixture)
 from tests.support.client import HubClient
 from tests.support.hub import HubProcess
+from tests.support.stored import stored_conflicts
 
 pytestmark = pytest.mark.hub_env(FIELDSYNC_ACCESS_FILE=str(DEFAULT_ACCESS_FILE))
 
@@ -35,12 +35,8 @@ async def test_a_stock_client_jumping_a_claim_to_completed_is_reverted_everywher
     async with HubClient.connect(hub.ws_url) as watcher:
         doc = await watcher.open(name, hub.token(sub="mgr", roles=("claims_manager",), device="desk"))
         assert doc.get("record", type=Map)["status"] == "SUBMITTED"
-    store = SqlStore(hub.database_url)
-    await store.start()
-    try:
-        rows = [row for row in await store.list_conflicts("acme", name=name) if row.field == "status"]
-    finally:
-        await store.close()
+    stored = await stored_conflicts(hub.database_url, name, until=lambda rows: any(r.field == "status" for r in rows))
+    rows = [row for row in stored if row.field == "status"]
     assert rows and rows[0].code == "invalid_transition"
     assert rows[0].values[0]["value"] == "COMPLETED" and rows[0].values[0]["user"] == "cust-9"
 

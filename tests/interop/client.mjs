@@ -6,16 +6,21 @@
 //
 // --global-timeout defaults to 15 s (or --timeout + 5 s when that is longer).
 //
-// Commands (all work on doc.getMap("record")):
+// Commands (set, wait and dump work on doc.getMap("record")):
 //   set KEY VALUE [--timeout 10]   set a string field, wait until the server
 //                                   acknowledged every change (SyncStatus)
 //   wait KEY VALUE [--timeout 10]  wait until record[KEY] === VALUE
 //   dump                           print the record after the initial sync
+//   edit JSON [--timeout 10]       one transaction of plain Yjs edits, then wait like set; JSON is
+//                                   {"set": {MAP: {KEY: VALUE}}, "append": {ARRAY: [ENTRY, ...]}}:
+//                                   any root, any JSON value (a stamp in "clocks", an entry of a list),
+//                                   with nothing checked here; the result adds "roots", the JSON of
+//                                   every root the edit touched
 //
 // Every run prints exactly one JSON line on stdout and exits:
 //   0  {"ok":true,"record":{...}}
 //   1  {"ok":false,"error":"timeout",...}          wait: value never seen
-//   2  {"ok":false,"error":"refused"|"unsynced",...} set: not acknowledged
+//   2  {"ok":false,"error":"refused"|"unsynced",...} set, edit: not acknowledged
 //   3  {"ok":false,"error":"permission-denied","reason":...}
 //   4  {"ok":false,"error":"global-timeout",...}   nothing finished in time
 //   64 {"ok":false,"error":"usage",...}            bad command line
@@ -101,11 +106,32 @@ function parseArgs(argv) {
     [opts.key, opts.value] = rest;
   } else if (command === "dump") {
     if (rest.length !== 0) usage("dump takes no arguments");
+  } else if (command === "edit") {
+    if (rest.length !== 1) usage("edit takes one JSON argument");
+    opts.edit = parseEdit(rest[0]);
   } else {
-    usage(`unknown command ${command ?? "(none)"}; use set, wait or dump`);
+    usage(`unknown command ${command ?? "(none)"}; use set, wait, dump or edit`);
   }
   opts.command = command;
   return opts;
+}
+
+function isObject(value) {
+  return value !== null && typeof value === "object" && !Array.isArray(value);
+}
+
+function parseEdit(raw) {
+  let edit;
+  try {
+    edit = JSON.parse(raw);
+  } catch (err) {
+    usage(`edit: not JSON (${err.message})`);
+  }
+  const { set = {}, append = {}, ...other } = isObject(edit) ? edit : usage("edit takes a JSON object");
+  if (Object.keys(other).length) usage(`edit: unknown keys ${Object.keys(other).join(", ")}`);
+  if (!isObject(set) || !Object.values(set).every(isObject)) usage('edit: "set" maps map roots to objects');
+  if (!isObject(append) || !Object.values(append).every(Array.isArray)) usage('edit: "append" maps array roots to lists');
+  return { set, append };
 }
 
 // ---------------------------------------------------------- frame decoding
@@ -272,6 +298,7 @@ async function finish(code, payload) {
   const line = JSON.stringify({
     ...payload,
     record: record.toJSON(),
+    ...(opts.edit ? { roots: touchedRoots() } : {}),
     scope: provider.authorizedScope ?? null,
     unsyncedChanges: provider.unsyncedChanges,
     syncStatus: { applied: stats.syncStatusTrue, refused: stats.syncStatusFalse },
@@ -366,6 +393,24 @@ doc.on("update", () => setImmediate(onFrameSeen));
 
 const ready = () => provider.isAuthenticated && provider.isSynced;
 
+// edit: every change in one transaction, so the provider sends it as one update.
+function applyEdit() {
+  doc.transact(() => {
+    for (const [root, fields] of Object.entries(opts.edit.set)) {
+      const map = doc.getMap(root);
+      for (const [key, value] of Object.entries(fields)) map.set(key, value);
+    }
+    for (const [root, entries] of Object.entries(opts.edit.append)) doc.getArray(root).push(entries);
+  });
+}
+
+function touchedRoots() {
+  return {
+    ...Object.fromEntries(Object.keys(opts.edit.set).map((root) => [root, doc.getMap(root).toJSON()])),
+    ...Object.fromEntries(Object.keys(opts.edit.append).map((root) => [root, doc.getArray(root).toJSON()])),
+  };
+}
+
 async function main() {
   if (opts.command === "wait") {
     const seen = () => ready() && record.get(opts.key) === opts.value;
@@ -385,16 +430,17 @@ async function main() {
     return;
   }
 
-  record.set(opts.key, opts.value);
+  if (opts.command === "edit") applyEdit();
+  else record.set(opts.key, opts.value);
   setDone = true;
   const acknowledged = () => stats.refusedAfterSet > 0 || !provider.hasUnsyncedChanges;
   const ok = await waitFor(acknowledged, opts.timeout, () =>
-    finish(EXIT.unsynced, { ok: false, error: "unsynced", key: opts.key }),
+    finish(EXIT.unsynced, { ok: false, error: "unsynced", key: opts.key ?? null }),
   );
   if (!ok || finished) return;
   if (stats.refusedAfterSet > 0) {
     // The provider ignores SyncStatus(false) and would wait forever.
-    finish(EXIT.unsynced, { ok: false, error: "refused", key: opts.key });
+    finish(EXIT.unsynced, { ok: false, error: "refused", key: opts.key ?? null });
   } else {
     finish(EXIT.ok, { ok: true });
   }

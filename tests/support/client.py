@@ -101,6 +101,14 @@ class HubClient:
         results = [await self.send_update(name, update, timeout) for update in updates]
         return all(results)
 
+    async def pull(self, name: str, timeout: float = 10) -> Doc:
+        """Ask the hub for everything ``name``'s replica lacks (a SyncReply step 1: answered by a step 2 only, so
+        nothing of ours is sent or acknowledged) and apply it; the replica then holds the hub's copy as it was."""
+        self._step2[name].clear()
+        await self.send_frame(Sync(name, SyncStep.STEP1, self.docs[name].get_state(), reply=True))
+        await asyncio.wait_for(self._step2[name].wait(), timeout)
+        return self.docs[name]
+
     # -- waiting ---------------------------------------------------------------------------------
 
     async def wait_acks(self, name: str, count: int, timeout: float = 10) -> None:

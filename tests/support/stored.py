@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
+
 from pycrdt import Doc
 
 from sync.protocol import decode_state_vector
-from sync.store import SqlStore
+from sync.store import ConflictRecord, SqlStore
 
 
 async def stored_doc(url: str, tenant: str, name: str) -> tuple[Doc, int]:
@@ -22,6 +25,25 @@ async def stored_doc(url: str, tenant: str, name: str) -> tuple[Doc, int]:
     return doc, stored.log_length
 
 
+async def stored_conflicts(
+    url: str, name: str, *, tenant: str = "acme", until: Callable[[list[ConflictRecord]], bool] = bool,
+    timeout: float = 5,
+) -> list[ConflictRecord]:
+    """The conflicts and violations stored for ``name``, once ``until`` holds of them (the hub saves them in the
+    background) or ``timeout`` seconds have passed: then as they are."""
+    store = SqlStore(url)
+    await store.start()
+    try:
+        deadline = asyncio.get_running_loop().time() + timeout
+        while not until(rows := await store.list_conflicts(tenant, name=name)):
+            if asyncio.get_running_loop().time() > deadline:
+                break
+            await asyncio.sleep(0.05)
+        return rows
+    finally:
+        await store.close()
+
+
 def record_updates(count: int, key: str = "k") -> tuple[Doc, list[bytes]]:
     """A document and the ``count`` updates that made it: each sets one field of the record map."""
     from pycrdt import Map
@@ -33,7 +55,6 @@ def record_updates(count: int, key: str = "k") -> tuple[Doc, list[bytes]]:
     for i in range(count):
         record[f"{key}{i}"] = i
     return doc, updates
-
 
 
 def state_vector(doc: Doc) -> dict[int, int]:

@@ -1,5 +1,6 @@
-"""Device replicas of one record for hub tests: a pycrdt document edited through the domain API, and a
-connection to an in-process hub (``tests.support.inproc``) that sends its updates and applies what it gets.
+"""Device replicas of one record for hub tests: a pycrdt document edited through the domain API
+(``tests.support.device_doc``), and a connection to an in-process hub (``tests.support.inproc``) that sends its
+updates and applies what it gets.
 """
 
 from __future__ import annotations
@@ -7,63 +8,28 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from pycrdt import Array, Doc, Map, Text
+from pycrdt import Doc
 
-from conflict import CLOCKS_ROOT, RECORD_ROOT, Hlc, RecordType, append_entry, wall_clock_ms, write_field
 from sync.hub import Hub
 from sync.protocol import Authenticated, AuthToken, Frame, PermissionDenied, Stateless, Sync, SyncStatus, SyncStep
 from sync.protocol.control import ErrorNotice, decode_control
 from sync.store import ConflictRecord
+from tests.support.device_doc import DeviceDoc, content, record  # the hub tests import these two from here too
 from tests.support.inproc import Connection, token
 
 
-class Replica:
-    """One device's copy of one record."""
+class Replica(DeviceDoc):
+    """One device's copy of one record, connected to an in-process hub."""
 
     def __init__(
         self, name: str, *, user: str, device: str, roles: Iterable[str], wall_ms: Callable[[], int] | None = None,
         base: bytes | None = None, client_id: int | None = None,
     ) -> None:
-        self.name = name
-        self.user, self.device, self.roles = user, device, tuple(roles)
-        self.doc = Doc(client_id=client_id)
-        if base:
-            self.doc.apply_update(base)
-        self.clock = Hlc(device, clock=wall_ms or wall_clock_ms)
-        self.updates: list[bytes] = []
+        super().__init__(name, user=user, device=device, roles=roles, wall_ms=wall_ms, base=base, client_id=client_id)
         self.conn: Connection | None = None
         self.denied: str | None = None
         self._applied = 0  # frames of the connection already applied to ``doc``
         self._sent = 0
-
-    # -- offline edits -----------------------------------------------------------------------------
-
-    def write(self, field: str, value: Any, *, roles: Iterable[str] | None = None, user: str | None = None) -> bytes:
-        """``write_field`` as this device; ``roles``/``user`` override what the stamp claims (a forgery)."""
-        return self.edit(lambda doc: write_field(
-            doc, field, value, clock=self.clock, user=user or self.user, roles=self.roles if roles is None else roles))
-
-    def write_many(self, fields: dict[str, Any]) -> bytes:
-        """Several fields in one transaction: one update."""
-        def change(doc: Doc) -> None:
-            for field, value in fields.items():
-                write_field(doc, field, value, clock=self.clock, user=self.user, roles=self.roles)
-        return self.edit(change)
-
-    def append(self, root: str, entry: dict[str, Any]) -> bytes:
-        return self.edit(lambda doc: append_entry(doc, root, entry, clock=self.clock, user=self.user))
-
-    def edit(self, change: Callable[[Doc], object]) -> bytes:
-        """Make one local transaction; its update is kept in order for sending."""
-        captured: list[bytes] = []
-        subscription = self.doc.observe(lambda event: captured.append(event.update))
-        try:
-            with self.doc.transaction():
-                change(self.doc)
-        finally:
-            self.doc.unobserve(subscription)
-        self.updates.extend(captured)
-        return captured[0] if captured else b""
 
     # -- the connection ----------------------------------------------------------------------------
 
@@ -145,20 +111,6 @@ class Replica:
     async def close(self) -> None:
         if self.conn is not None:
             await self.conn.finish()
-
-
-def content(doc: Doc, kind: RecordType) -> tuple[dict[str, Any], dict[str, Any], dict[str, list[Any]], dict[str, str]]:
-    """Every root of a record document, as plain values: what "the same document" means in these tests."""
-    return (
-        doc.get(RECORD_ROOT, type=Map).to_py() or {},
-        doc.get(CLOCKS_ROOT, type=Map).to_py() or {},
-        {root: doc.get(root, type=Array).to_py() or [] for root in kind.list_roots},
-        {root: str(doc.get(root, type=Text)) for root in kind.text_roots},
-    )
-
-
-def record(doc: Doc) -> dict[str, Any]:
-    return doc.get(RECORD_ROOT, type=Map).to_py() or {}
 
 
 T0 = 1_763_800_000_000  # a fixed wall time, in ms, for device clocks
