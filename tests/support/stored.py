@@ -5,7 +5,7 @@ from __future__ import annotations
 from pycrdt import Doc
 
 from sync.protocol import decode_state_vector
-from sync.store import SqlStore
+from sync.store import DeviceRecord, SqlStore
 
 
 async def stored_doc(url: str, tenant: str, name: str) -> tuple[Doc, int]:
@@ -22,6 +22,16 @@ async def stored_doc(url: str, tenant: str, name: str) -> tuple[Doc, int]:
     return doc, stored.log_length
 
 
+async def stored_device(url: str, tenant: str, device: str) -> DeviceRecord | None:
+    """The device's row in the ``devices`` table, or ``None``."""
+    store = SqlStore(url)
+    await store.start()
+    try:
+        return await store.get_device(tenant, device)
+    finally:
+        await store.close()
+
+
 def record_updates(count: int, key: str = "k") -> tuple[Doc, list[bytes]]:
     """A document and the ``count`` updates that made it: each sets one field of the record map."""
     from pycrdt import Map
@@ -33,7 +43,6 @@ def record_updates(count: int, key: str = "k") -> tuple[Doc, list[bytes]]:
     for i in range(count):
         record[f"{key}{i}"] = i
     return doc, updates
-
 
 
 def state_vector(doc: Doc) -> dict[int, int]:
