@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.remote.webelement import WebElement
 
 from sync.protocol.codes import CloseCode
 from tests.support.browser import Browser
@@ -17,9 +18,23 @@ ADMIN = {"sub": "ops-1", "device": "browser", "roles": ("admin",)}
 ROW = 'tr[data-device="tablet-lost"]'
 
 
-def button(browser: Browser, css: str) -> object:
+def button(browser: Browser, css: str) -> WebElement | None:
     found = browser.driver.find_elements("css selector", css)
     return found[0] if found else None
+
+
+async def press(browser: Browser, css: str, key: str | None = None) -> None:
+    """Click the element (or press ``key`` on it); a row redrawn under the test is found again."""
+
+    def act() -> bool:
+        element = browser.driver.find_element("css selector", css)
+        if key:
+            element.send_keys(key)
+        else:
+            element.click()
+        return True
+
+    await browser.until(act, what=css)
 
 
 async def test_an_admin_revokes_a_connected_device_after_confirming_and_restores_it(
@@ -38,17 +53,17 @@ async def test_an_admin_revokes_a_connected_device_after_confirming_and_restores
         browser.shot("admin-page")
 
         # asked first: cancelling changes nothing
-        button(browser, f"#devices {ROW} button").click()  # type: ignore[attr-defined]
+        await press(browser, f"#devices {ROW} button")
         dialog = await browser.until(lambda: button(browser, "dialog#confirm[open]"), what="the confirmation")
-        assert "Revoke tablet-lost?" in dialog.text  # type: ignore[attr-defined]
+        assert "Revoke tablet-lost?" in dialog.text
         assert browser.driver.switch_to.active_element.text == "Cancel", "the safe choice has the focus"
         browser.shot("admin-confirm-revoke")
-        button(browser, "#confirm-no").click()  # type: ignore[attr-defined]
+        await press(browser, "#confirm-no")
         await browser.until(lambda: not button(browser, "dialog#confirm[open]"), what="the dialog closed")
         assert tablet.close_code is None
 
-        button(browser, f"#devices {ROW} button").click()  # type: ignore[attr-defined]
-        (await browser.until(lambda: button(browser, "dialog[open] #confirm-yes"), what="the dialog")).click()  # type: ignore[attr-defined]
+        await press(browser, f"#devices {ROW} button")
+        await press(browser, "dialog[open] #confirm-yes")
         assert await tablet.wait_closed(5) == CloseCode.DEVICE_REVOKED
         assert tablet.close_reason.startswith("device_revoked: ")
         await browser.until(lambda: "tablet-lost revoked: 1 socket(s) closed" in (browser.text("#notice") or ""),
@@ -64,14 +79,15 @@ async def test_an_admin_revokes_a_connected_device_after_confirming_and_restores
             await again.authenticate(WO, lost)
 
     # restored from the keyboard alone: Enter on the row's button, Shift+Tab from Cancel to the confirmation
-    button(browser, f"#devices {ROW} button").send_keys(Keys.ENTER)  # type: ignore[attr-defined]
+    await press(browser, f"#devices {ROW} button", Keys.ENTER)
     await browser.until(lambda: button(browser, "dialog#confirm[open]"), what="the confirmation")
     ActionChains(browser.driver).key_down(Keys.SHIFT).send_keys(Keys.TAB).key_up(Keys.SHIFT).perform()
     assert browser.driver.switch_to.active_element.text == "Restore tablet-lost"
     ActionChains(browser.driver).send_keys(Keys.ENTER).perform()
     await browser.until(lambda: browser.text(f"#devices {ROW}[data-state=active] .state"), what="the device, restored")
-    assert "tablet-lost restored" in (browser.text("#notice") or "")
-    assert browser.driver.switch_to.active_element.text == "Revoke…", "the focus stays on the device's row"
+    await browser.until(lambda: "tablet-lost restored" in (browser.text("#notice") or ""), what="the result")
+    await browser.until(lambda: browser.driver.switch_to.active_element.text == "Revoke…",
+                        what="the focus on the device's row")
 
     async with HubClient.connect(hub.ws_url) as back:
         await back.open(WO, lost)

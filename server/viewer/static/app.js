@@ -221,6 +221,7 @@ function admin() {
   let timer = null;
   let stopped = false;
   let drawn = 0; // only the newest answer is drawn
+  let shown = ""; // and only when it changed, so rows under the pointer or the focus stay put
   const when = (value) => (value ? value.slice(0, 19).replace("T", " ") : "");
   const connections = h("tbody", { id: "connections" });
   const devices = h("tbody", { id: "devices" });
@@ -254,6 +255,10 @@ function admin() {
     try {
       const [sockets, page] = await Promise.all([api("/admin/connections"), api("/admin/devices?limit=100")]);
       if (stopped || id !== drawn) return;
+      updated.textContent = `Updated ${new Date().toISOString().slice(11, 19)} UTC${page.next ? " · the first 100 devices" : ""}`;
+      const answer = JSON.stringify([sockets, page]);
+      if (answer === shown) return;
+      shown = answer;
       const focused = devices.contains(document.activeElement) ? document.activeElement.closest("tr").dataset.device : null;
       connections.replaceChildren(...sockets.map((c) => h("tr", { "data-connection": c.id, "data-device": c.device },
         h("td", {}, c.device), h("td", {}, c.user), h("td", { title: c.documents.join(", ") }, c.documents.length),
@@ -269,7 +274,6 @@ function admin() {
       }));
       if (!page.devices.length) devices.append(h("tr", {}, h("td", { colspan: 6 }, "No devices recorded.")));
       if (focused) focusOn(focused); // the redraw must not take the keyboard's place away
-      updated.textContent = `Updated ${new Date().toISOString().slice(11, 19)} UTC${page.next ? " · the first 100 devices" : ""}`;
     } catch (error) {
       if (stopped) return;
       if (error.status === 403) { // not an admin: say why, and stop asking
