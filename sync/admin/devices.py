@@ -72,9 +72,8 @@ class DeviceTracker(Extension):
         if not self._dirty:
             return
         try:
-            # wait_for, not asyncio.timeout: this task is being cancelled already, and on 3.11 a timeout inside a
-            # cancelled task ends in CancelledError instead of TimeoutError
-            await asyncio.wait_for(self.flush(), self._last_flush_seconds)
+            async with asyncio.timeout(self._last_flush_seconds):
+                await self.flush()
         except TimeoutError:
             log.error("saving %d devices at shutdown took over %s s: their last sight is lost",
                       len(self._dirty), self._last_flush_seconds)
