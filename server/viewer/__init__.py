@@ -1,8 +1,8 @@
 """The web viewer, served at ``/``: one page of plain JavaScript (``static/``) and one bundle of the stock
 ``yjs`` and ``@hocuspocus/provider`` that ``bin/setup`` builds with esbuild into ``build/`` (never a CDN).
 
-The page signs in with a pasted token, reads lists, reports and conflicts from the REST API, and opens a
-record's document over ``/sync`` like any other Yjs client.
+The page signs in with a pasted token, reads lists, reports and conflicts from the REST API (and, for admins,
+sockets and devices from the admin API), and opens a record's document over ``/sync`` like any other Yjs client.
 """
 
 from __future__ import annotations

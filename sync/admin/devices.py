@@ -3,7 +3,9 @@
 Hooks only note which device changed (``document_authenticated``, ``connection_closed``); ``run`` writes the
 noted devices every ``interval`` seconds in one transaction, and also notices sockets whose acknowledgements
 moved on (a successful sync) by reading their counters. Like the projector, a failed write is retried with
-the next batch.
+the next batch. When the hub stops it cancels ``run``, after its sockets were closed; ``run`` then writes what
+was noted since the last batch (those closes among it), within ``last_flush_seconds``, so a device's last
+sight is not lost with the process.
 """
 
 from __future__ import annotations
@@ -32,11 +34,13 @@ class DeviceTracker(Extension):
 
     name = "device-tracker"
 
-    def __init__(self, store: DeviceStore, sessions: Callable[[], Iterable[Any]], *, interval: float = 1.0) -> None:
-        """``sessions`` gives the hub's open sockets when asked."""
+    def __init__(self, store: DeviceStore, sessions: Callable[[], Iterable[Any]], *, interval: float = 1.0,
+                 last_flush_seconds: float = 5.0) -> None:
+        """``sessions`` gives the hub's open sockets when asked; ``last_flush_seconds`` bounds the write at stop."""
         self._store = store
         self._sessions = sessions
         self._interval = interval
+        self._last_flush_seconds = last_flush_seconds
         self._dirty: dict[DeviceKey, Principal] = {}
         self._synced: dict[DeviceKey, datetime] = {}
         self._acked: dict[Any, int] = {}  # session -> acknowledgements already accounted for
@@ -53,9 +57,29 @@ class DeviceTracker(Extension):
         self._acked.pop(connection, None)
 
     async def run(self) -> None:
-        while True:
-            await asyncio.sleep(self._interval)
-            await self.flush()
+        try:
+            while True:
+                await asyncio.sleep(self._interval)
+                await self.flush()
+        finally:
+            await self._last_flush()
+
+    async def _last_flush(self) -> None:
+        """The hub stops: write what was noted since the last batch, bounded in time; log what is lost."""
+        for session in list(self._sessions()):  # sockets still open were seen until now
+            if session.principal is not None:
+                self._dirty[(session.principal.tenant, session.principal.device)] = session.principal
+        if not self._dirty:
+            return
+        try:
+            async with asyncio.timeout(self._last_flush_seconds):
+                await self.flush()
+        except TimeoutError:
+            log.error("saving %d devices at shutdown took over %s s: their last sight is lost",
+                      len(self._dirty), self._last_flush_seconds)
+            return
+        if self._dirty:  # the write failed (logged by flush) and no next batch will come
+            log.error("saving %d devices at shutdown failed: their last sight is lost", len(self._dirty))
 
     async def flush(self) -> None:
         """Write every device noted since the last flush (what admin reads call first, too)."""
@@ -83,6 +107,9 @@ class DeviceTracker(Extension):
             log.error("saving %d devices failed: %s", len(rows), exc.reason)
             self._dirty = dirty | self._dirty
             return
+        except asyncio.CancelledError:  # stopped mid-write: the last flush writes them again
+            self._dirty = dirty | self._dirty
+            raise
         for key in dirty:
             self._synced.pop(key, None)
             if key not in live:

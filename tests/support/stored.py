@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pycrdt import Doc
 
 from sync.protocol import decode_state_vector
-from sync.store import ConflictRecord, SqlStore
+from sync.store import ConflictRecord, DeviceRecord, SqlStore
 
 
 async def stored_doc(url: str, tenant: str, name: str) -> tuple[Doc, int]:
@@ -40,6 +40,16 @@ async def stored_conflicts(
                 break
             await asyncio.sleep(0.05)
         return rows
+    finally:
+        await store.close()
+
+
+async def stored_device(url: str, tenant: str, device: str) -> DeviceRecord | None:
+    """The device's row in the ``devices`` table, or ``None``."""
+    store = SqlStore(url)
+    await store.start()
+    try:
+        return await store.get_device(tenant, device)
     finally:
         await store.close()
 

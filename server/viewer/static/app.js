@@ -39,8 +39,13 @@ function claims() {
 async function api(path, options = {}) {
   const response = await fetch(path, { ...options, headers: { ...(options.headers || {}), Authorization: `Bearer ${token()}`, "Content-Type": "application/json" } });
   const body = response.status === 204 ? null : await response.json().catch(() => null);
-  if (response.status === 401) { location.hash = "#/sign-in"; throw new Error(body?.message || "sign in again"); }
-  if (!response.ok) throw new Error(`${body?.error || response.status}: ${body?.message || response.statusText}`);
+  // the REST API refuses with {error, message}, the admin API with {code, reason}
+  if (response.status === 401) { location.hash = "#/sign-in"; throw new Error(body?.message || body?.reason || "sign in again"); }
+  if (!response.ok) {
+    const error = new Error(`${body?.error || body?.code || response.status}: ${body?.message || body?.reason || response.statusText}`);
+    error.status = response.status;
+    throw error;
+  }
   return body;
 }
 
@@ -57,7 +62,11 @@ function signIn() {
       h("button", { type: "button", onclick: () => { sessionStorage.removeItem(TOKEN_KEY); updateWho(); signIn(); } }, "Sign out")) : "");
   area.focus();
 }
-function updateWho() { const who = claims(); document.getElementById("who").textContent = who ? `${who.sub} (sign out)` : "Sign in"; }
+function updateWho() {
+  const who = claims();
+  document.getElementById("who").textContent = who ? `${who.sub} (sign out)` : "Sign in";
+  document.getElementById("admin-link").hidden = !(who?.roles || []).includes("admin"); // the API decides; this only tidies the menu
+}
 
 // ---- the record list: filters, keyset pages
 async function records(params) {
@@ -206,6 +215,89 @@ async function conflicts() {
   show(h("h1", {}, "Conflicts"), items.length ? h("div", { class: "cards" }, items) : h("p", { id: "no-conflicts" }, "No open conflicts."));
 }
 
+// ---- the admin page: this node's sockets and the tenant's devices, refreshed every second; a revoke or restore
+// is asked about first in a dialog, which the refresh leaves alone (it redraws only the tables)
+function admin() {
+  let timer = null;
+  let stopped = false;
+  let drawn = 0; // only the newest answer is drawn
+  let shown = ""; // and only when it changed, so rows under the pointer or the focus stay put
+  const when = (value) => (value ? value.slice(0, 19).replace("T", " ") : "");
+  const connections = h("tbody", { id: "connections" });
+  const devices = h("tbody", { id: "devices" });
+  const updated = h("p", {}, "Loading…");
+  const question = h("p", { id: "confirm-question" });
+  const yes = h("button", { type: "submit", value: "yes", id: "confirm-yes" });
+  const dialog = h("dialog", { id: "confirm", "aria-labelledby": "confirm-question" },
+    h("form", { method: "dialog" }, question,
+      h("p", { class: "actions" }, yes, h("button", { type: "submit", value: "no", id: "confirm-no", autofocus: true }, "Cancel"))));
+  const focusOn = (device) => devices.querySelector(`tr[data-device="${CSS.escape(device)}"] button`)?.focus();
+
+  function ask(device, action) {
+    question.textContent = action === "revoke"
+      ? `Revoke ${device}? Its sockets close now and its tokens are refused until it is restored; its unsent edits stay on it.`
+      : `Restore ${device}? Its tokens are accepted again.`;
+    yes.textContent = `${action === "revoke" ? "Revoke" : "Restore"} ${device}`;
+    dialog.returnValue = "";
+    dialog.onclose = () => (dialog.returnValue === "yes" ? act(device, action) : focusOn(device));
+    dialog.showModal(); // Cancel has the focus; Escape cancels too
+  }
+  async function act(device, action) {
+    try {
+      const result = await api(`/admin/devices/${encodeURIComponent(device)}/${action}`, { method: "POST" });
+      notice(action === "revoke" ? `${device} revoked: ${result.closed} socket(s) closed` : `${device} restored`);
+    } catch (error) { notice(`Not ${action === "revoke" ? "revoked" : "restored"}: ${error.message}`, true); }
+    await draw();
+    focusOn(device);
+  }
+  async function draw() {
+    const id = ++drawn;
+    try {
+      const [sockets, page] = await Promise.all([api("/admin/connections"), api("/admin/devices?limit=100")]);
+      if (stopped || id !== drawn) return;
+      updated.textContent = `Updated ${new Date().toISOString().slice(11, 19)} UTC${page.next ? " · the first 100 devices" : ""}`;
+      const answer = JSON.stringify([sockets, page]);
+      if (answer === shown) return;
+      shown = answer;
+      const focused = devices.contains(document.activeElement) ? document.activeElement.closest("tr").dataset.device : null;
+      connections.replaceChildren(...sockets.map((c) => h("tr", { "data-connection": c.id, "data-device": c.device },
+        h("td", {}, c.device), h("td", {}, c.user), h("td", { title: c.documents.join(", ") }, c.documents.length),
+        h("td", {}, when(c.since)), h("td", {}, when(c.last_activity)))));
+      if (!sockets.length) connections.append(h("tr", {}, h("td", { colspan: 5 }, "No sockets on this node.")));
+      devices.replaceChildren(...page.devices.map((d) => {
+        const action = d.revoked ? "restore" : "revoke";
+        return h("tr", { "data-device": d.device, "data-state": d.revoked ? "revoked" : "active" },
+          h("td", {}, d.device), h("td", {}, d.user), h("td", {}, when(d.last_seen)), h("td", {}, d.connections),
+          h("td", { class: "state" }, d.revoked ? `revoked ${when(d.revoked_at)}${d.revoked_by ? ` by ${d.revoked_by}` : ""}` : "active"),
+          h("td", {}, h("button", { type: "button", "aria-label": `${d.revoked ? "Restore" : "Revoke"} ${d.device}`,
+            onclick: () => ask(d.device, action) }, d.revoked ? "Restore…" : "Revoke…")));
+      }));
+      if (!page.devices.length) devices.append(h("tr", {}, h("td", { colspan: 6 }, "No devices recorded.")));
+      if (focused) focusOn(focused); // the redraw must not take the keyboard's place away
+    } catch (error) {
+      if (stopped) return;
+      if (error.status === 403) { // not an admin: say why, and stop asking
+        stopped = true;
+        show(h("h1", {}, "Admin"), h("p", { id: "admin-refused" }, `Refused: ${error.message}`));
+      } else notice(String(error.message || error), true);
+    }
+  }
+  async function loop() {
+    await draw();
+    if (!stopped) timer = setTimeout(loop, 1000);
+  }
+  show(h("h1", {}, "Admin"),
+    h("h2", {}, "Connections on this node"),
+    h("div", { class: "table" }, h("table", { "aria-label": "Connections" },
+      h("thead", {}, h("tr", {}, ...["Device", "User", "Documents", "Since", "Last activity"].map((c) => h("th", { scope: "col" }, c)))), connections)),
+    h("h2", {}, "Devices"),
+    h("div", { class: "table" }, h("table", { "aria-label": "Devices" },
+      h("thead", {}, h("tr", {}, ...["Device", "User", "Last seen", "Sockets", "State", ""].map((c) => h("th", { scope: "col" }, c)))), devices)),
+    updated, dialog);
+  loop();
+  return () => { stopped = true; clearTimeout(timer); if (dialog.open) dialog.close(); };
+}
+
 // ---- routing
 async function route() {
   leave(); leave = () => {};
@@ -219,6 +311,7 @@ async function route() {
     else if (path.startsWith("/history/")) await history(decodeURIComponent(path.slice(9)));
     else if (path === "/dashboard") leave = dashboard();
     else if (path === "/conflicts") await conflicts();
+    else if (path === "/admin") leave = admin();
     else await records(new URLSearchParams(query || ""));
   } catch (error) { notice(String(error.message || error), true); }
   if (!main.contains(document.activeElement)) main.focus({ preventScroll: true }); // a page may focus its first field
