@@ -9,22 +9,18 @@ import pytest
 from pycrdt import Doc, Map
 
 from sync.access import DEFAULT_ACCESS_FILE
-from sync.store import SqlStore
 from tests.e2e.test_access import edit, seed
 from tests.support.client import Denied, HubClient
 from tests.support.hub import HubProcess
+from tests.support.stored import stored_conflicts
 
 NAME = "work_order:WO-50"
 pytestmark = pytest.mark.hub_env(FIELDSYNC_ACCESS_FILE=str(DEFAULT_ACCESS_FILE), FIELDSYNC_REJECTED_WRITES_PER_HOUR="5")
 
 
 async def rejected_rows(hub: HubProcess) -> list:
-    store = SqlStore(hub.database_url)
-    await store.start()
-    try:
-        return [row for row in await store.list_conflicts("acme", name=NAME) if row.kind == "rejected"]
-    finally:
-        await store.close()
+    """What the store holds now: read once, never waited for."""
+    return [row for row in await stored_conflicts(hub.database_url, NAME, timeout=0) if row.kind == "rejected"]
 
 
 async def refused_device(hub: HubProcess, client: HubClient, device: str) -> None:
