@@ -30,7 +30,7 @@ from sync.protocol import (
         Authenticated, Awareness, AuthToken, BroadcastStateless, Close, Frame, Ping, Pong, QueryAwareness,
     Stateless, Sync, SyncStep, decode_frame, encode_frame,
 )
-from sync.protocol.control import SCOPES_DOCUMENT, ErrorNotice, decode_control
+from sync.protocol.control import SCOPES_DOCUMENT, decode_control
 from sync.connection.replies import Replies
 from sync.connection.undecoded import frame_header, refuse_undecoded
 from sync.connection.scope_channel import ScopeChannel
