@@ -26,6 +26,7 @@ from conflict import (
 )
 from conflict.outcome import NOTHING, Author, ListRemove, FieldWrite, ListAppend, Outcome, StampRestore, StatusChange, Violation
 from conflict.change import MISSING, Change
+from conflict.unwritable import split_unwritable
 from conflict.hlc import MAX_COUNTER, HlcTimestamp, wall_clock_ms
 from conflict.stamps import make_stamp
 
@@ -33,11 +34,6 @@ _ENTRY_METADATA = ("hlc", "user", "device")
 #: List roots only the hub appends to.
 HUB_LISTS = frozenset({"history"})
 
-_UNDO_REASONS = {
-    ViolationCode.NOT_WRITABLE: "this token may not change {field} of this record",
-    ViolationCode.NOT_JUDGED: "the hub could not judge this change of {field}; it is undone",
-    ViolationCode.OUT_OF_REACH: "the record would be created out of this token's reach; {field} is undone",
-}
 #: How far ahead of the hub's clock a stamp may be dated (device clocks drift; a forged year 2200 does not pass).
 MAX_AHEAD_MS = 5 * 60 * 1000
 
@@ -82,7 +78,7 @@ class RecordRules:
         if change.empty:
             return NOTHING
         if writable is not None:
-            change, denied = _split_unwritable(kind, change, author, update_id, writable)
+            change, denied = split_unwritable(kind, change, author, update_id, writable)
             if denied.writes_anything and change.empty:
                 return denied
         else:
@@ -322,59 +318,6 @@ def _corrected_version(
         else:
             corrected.pop(name, None)  # back to the schema's default
     return corrected
-
-
-def undo(
-    kind: RecordType, change: Change, author: Author, update_id: str, code: ViolationCode = ViolationCode.NOT_JUDGED
-) -> Outcome:
-    """Everything ``change`` did, undone and reported with ``code``: for an update the rules could not judge
-    (they fail closed), or one that must not stand at all."""
-    return _split_unwritable(kind, change, author, update_id, frozenset(), code=code)[1]
-
-
-def _split_unwritable(
-    kind: RecordType, change: Change, author: Author, update_id: str, writable: frozenset[str],
-    code: ViolationCode = ViolationCode.NOT_WRITABLE,
-) -> tuple[Change, Outcome]:
-    """The part of ``change`` the author may make, and the hub's undoing of the rest (with its violations)."""
-    writes: list[FieldWrite] = []
-    removals: list[ListRemove] = []
-    violations: list[Violation] = []
-    who = {"device": author.device, "user": author.user}
-    denied_fields = [name for name in change.record_before if name not in writable and name in change.record_now]
-    for name in sorted(denied_fields):
-        before = _present(change.record_before[name])
-        writes.append(FieldWrite(name, before))
-        reason = _UNDO_REASONS[code].format(field=f"{kind.name}.{name}")
-        rejected = {"value": _present(change.record_now[name]), **who}
-        violations.append(Violation(code, name, reason, rejected, f"{code}|{name}|{update_id}", kept=before))
-    kept_lists = {}
-    for root, (before, after) in change.lists.items():
-        if root in writable:
-            kept_lists[root] = (before, after)
-            continue
-        added = removed_entries(after, before)
-        removals.extend(ListRemove(root, dict(entry)) for entry in added if isinstance(entry, Mapping))
-        if added:
-            violations.append(Violation(code, root, f"this change of {kind.name}.{root} is not accepted ({code})",
-                                        {"value": list(added), **who}, f"{code}|{root}|{update_id}"))
-        if removed_entries(before, after):
-            kept_lists[root] = (before, after)  # the usual rule puts removed entries back
-    denied = set(denied_fields)
-    restores = [
-        StampRestore(key, None if (old := change.clocks_before.get(key, MISSING)) is MISSING else old)
-        for key in sorted(set(change.clocks_before) | set(change.clocks_after), key=str)
-        if str(key).partition("@")[0] in denied and change.clocks_before.get(key, MISSING) != change.clocks_after.get(key, MISSING)
-    ]
-    allowed = Change(
-        record_before={k: v for k, v in change.record_before.items() if k not in denied},
-        record_now={k: v for k, v in change.record_now.items() if k not in denied},
-        clocks_before={k: v for k, v in change.clocks_before.items() if str(k).partition("@")[0] not in denied},
-        clocks_after={k: v for k, v in change.clocks_after.items() if str(k).partition("@")[0] not in denied},
-        lists=kept_lists,
-    )
-    return allowed, Outcome(restores=tuple(restores), writes=tuple(writes), removals=tuple(removals),
-                            violations=tuple(violations))
 
 
 def _attributed(name: str, value: Any, clocks: Mapping[str, Any], author: Author, now_ms: int) -> FieldStamp:

@@ -19,7 +19,8 @@ from sync.referee.corrections import HubWriter, hub_clock
 from sync.documents.room import Room
 from conflict.codes import ViolationCode
 from conflict.outcome import Violation
-from conflict.rules import RecordRules, undo
+from conflict.rules import RecordRules
+from conflict.unwritable import undo
 from sync.store import ConflictRecord, ConflictStore
 from conflict.change import Change
 from sync.documents.watch import RecordWatch
