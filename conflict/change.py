@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["MISSING", "Change"]
+__all__ = ["MISSING", "Change", "TextEdit"]
 
 
 class _Missing:
@@ -22,6 +22,18 @@ class _Missing:
 
 #: A key that was (or is) absent from its map.
 MISSING: Any = _Missing()
+
+
+@dataclass(frozen=True, slots=True)
+class TextEdit:
+    """What one update did to a text root."""
+
+    #: The text before the update and after it.
+    before: str
+    after: str
+    #: The update's edit as the document reported it (Yjs delta ops: ``retain``, ``insert``, ``delete``, counted
+    #: in the document's own offsets); ``None`` when it was not reported as one delta.
+    delta: tuple[dict[str, Any], ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,10 +49,12 @@ class Change:
     clocks_after: Mapping[str, Any] = field(default_factory=dict)
     #: List roots the update changed: (entries before, entries after).
     lists: Mapping[str, tuple[list[Any], list[Any]]] = field(default_factory=dict)
+    #: Text roots the update changed.
+    texts: Mapping[str, TextEdit] = field(default_factory=dict)
 
     @property
     def empty(self) -> bool:
-        return not (self.record_now or self.lists)
+        return not (self.record_now or self.lists or self.texts)
 
     def before(self, name: str) -> Any:
         """The value field ``name`` had before the update (``MISSING`` when absent)."""

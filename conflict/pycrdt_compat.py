@@ -17,7 +17,7 @@ from pycrdt import Doc
 from pycrdt._base import BaseType, process_event
 
 __all__ = ["TESTED_MINOR", "BaseType", "installed_version", "is_integrated", "observe_raw", "raw_transaction",
-           "wrap_event_value", "wrap_raw"]
+           "text_delta", "wrap_event_value", "wrap_raw"]
 
 #: The pycrdt minor version these internals were written against.
 TESTED_MINOR = "0.14"
@@ -53,3 +53,12 @@ def observe_raw(shared: BaseType, callback: Callable[[Any], None]) -> Any:
     Returns the subscription; the observer stops when it is dropped.
     """
     return shared.integrated.observe(callback)
+
+
+def text_delta(event: Any) -> tuple[dict[str, Any], ...]:
+    """The delta of a raw Yrs text event (from ``observe_raw`` on a ``Text``), read while its callback runs.
+
+    Its ``retain`` and ``delete`` counts, and the length an ``insert`` takes, are in the document's offsets (UTF-8
+    bytes for a pycrdt document), the same offsets ``Text`` indexes by.
+    """
+    return tuple(dict(op) for op in event.delta)

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from pycrdt import Array, Doc, Map
+from pycrdt import Array, Doc, Map, Text
 
 from conflict.pycrdt_compat import (
-    TESTED_MINOR, installed_version, is_integrated, observe_raw, raw_transaction, wrap_event_value, wrap_raw,
+    TESTED_MINOR, installed_version, is_integrated, observe_raw, raw_transaction, text_delta, wrap_event_value,
+    wrap_raw,
 )
 
 PYCRDT = f"pycrdt {installed_version()} (compat written for {TESTED_MINOR}.x)"
@@ -56,3 +57,16 @@ def test_raw_observers_report_changed_keys_with_their_old_values() -> None:
     assert seen and seen[0]["status"]["oldValue"] == "OPEN", f"{PYCRDT}: raw map events changed"
     old_parts = wrap_event_value(seen[1]["parts"]["oldValue"], doc)
     assert isinstance(old_parts, Array), f"{PYCRDT}: pycrdt._base.process_event changed"
+
+
+def test_raw_text_observers_report_the_edit_as_a_delta_in_utf8_offsets() -> None:
+    doc = Doc()
+    text = doc.get("description", type=Text)
+    text.insert(0, "é leaks")
+    seen: list[tuple[dict[str, Any], ...]] = []
+    subscription = observe_raw(text, lambda event: seen.append(text_delta(event)))
+    with doc.transaction():
+        del text[len("é ".encode()):]
+        text.insert(len("é ".encode()), "drips")
+    assert subscription is not None
+    assert seen == [({"retain": 3}, {"delete": 5}, {"insert": "drips"})], f"{PYCRDT}: raw text events changed"
