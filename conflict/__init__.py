@@ -14,6 +14,7 @@ from conflict.document import (
     correct_field,
     project_document,
     read_document,
+    restore_text,
     write_field,
 )
 from conflict.entries import current_entries, previous_version, removed_entries
@@ -122,6 +123,7 @@ __all__ = [
     "render_lifecycle_table",
     "resolve_field",
     "resolve_record",
+    "restore_text",
     "stamp_key",
     "status_change_entry",
     "wall_clock_ms",

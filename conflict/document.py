@@ -3,12 +3,14 @@
 Writes here are in-memory CRDT operations; whoever owns the document sends and stores the resulting updates.
 Devices write through ``write_field`` and ``append_entry`` so that every write carries its HLC time; the hub
 writes its corrections with ``correct_field`` (the policy's winner is already stamped) or, when it overrides
-a value itself (reverting an invalid status), with ``write_field`` under its own node id.
+a value itself (reverting an invalid status), with ``write_field`` under its own node id, and puts back a text
+root with ``restore_text``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import os
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import msgspec
@@ -134,3 +136,62 @@ def _entry_time(entry: Mapping[str, Any] | None) -> HlcTimestamp | None:
     except DomainError:
         return None
 
+
+def restore_text(text: Text, before: str, delta: Sequence[Mapping[str, Any]] | None = None) -> None:
+    """Put text root ``text`` back to ``before``.
+
+    ``delta`` is the edit that turned ``before`` into the current text (``conflict.change.TextEdit``). It is
+    undone op by op: the characters it inserted are deleted (those very items, so what others typed around them
+    concurrently keeps its place), what it deleted is inserted again, formatting it applied is removed. Without a
+    delta, or when it does not match the text, the span between the common start and end is replaced (the
+    characters come back; formatting is not compared: record texts are plain).
+    """
+    undo = _inverse(delta, before.encode(), len(text)) if delta is not None else None
+    for op in undo or ():
+        match op:
+            case ("delete", at, size):
+                del text[at:at + size]
+            case ("insert", at, chunk):
+                text.insert(at, chunk)
+            case ("unformat", at, size, keys):
+                text.format(at, at + size, dict.fromkeys(keys))
+    current = str(text)
+    if current != before:
+        _replace_span(text, current, before)
+
+
+def _inverse(delta: Sequence[Mapping[str, Any]], before: bytes, length: int) -> list[tuple[Any, ...]] | None:
+    """The ops that undo ``delta`` on a text of ``length`` units (UTF-8 bytes, pycrdt's offsets), in order;
+    ``None`` when the delta does not fit ``before`` and the text (then the caller replaces the span)."""
+    ops: list[tuple[Any, ...]] = []
+    at = read = seen = 0  # in the text as it is rebuilt, in ``before``, in the current text
+    try:
+        for op in delta:
+            if "insert" in op:
+                inserted = op["insert"]
+                size = len(inserted.encode()) if isinstance(inserted, str) else 1  # an embed takes one
+                ops.append(("delete", at, size))
+                seen += size
+            elif "delete" in op:
+                size = int(op["delete"])
+                ops.append(("insert", at, before[read:read + size].decode()))
+                at, read = at + size, read + size
+            elif "retain" in op:
+                size = int(op["retain"])
+                if op.get("attributes"):
+                    ops.append(("unformat", at, size, tuple(op["attributes"])))
+                at, read, seen = at + size, read + size, seen + size
+            else:
+                return None
+    except (TypeError, ValueError):  # a chunk of ``before`` that is not whole characters: other offsets
+        return None
+    # what follows the last op is untouched: as long in both texts
+    return ops if read <= len(before) and length - seen == len(before) - read else None
+
+
+def _replace_span(text: Text, current: str, before: str) -> None:
+    start = len(os.path.commonprefix([current, before]))
+    end = len(os.path.commonprefix([current[start:][::-1], before[start:][::-1]]))
+    at = len(current[:start].encode())
+    del text[at:at + len(current[start:len(current) - end].encode())]
+    text.insert(at, before[start:len(before) - end])

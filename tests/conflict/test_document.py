@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from pycrdt import Doc
+from pycrdt import Doc, Text
 
 from conflict import (
     RECORD_TYPES,
@@ -29,8 +29,10 @@ from conflict import (
     project_document,
     read_document,
     resolve_record,
+    restore_text,
     write_field,
 )
+from conflict.pycrdt_compat import observe_raw, text_delta
 
 WORK_ORDER = RECORD_TYPES["work_order"]
 WARRANTY_CLAIM = RECORD_TYPES["warranty_claim"]
@@ -287,3 +289,69 @@ def test_project_document_of_an_unknown_type_reads_the_record_map() -> None:
     projection = project_document("invoice:INV-1", doc)
     assert projection.body == {"anything": 1.0}
     assert not projection.valid
+
+
+# -- putting a text root back --------------------------------------------------------------------------
+
+_CHARACTERS = st.text(alphabet=st.sampled_from("ab é✓😀\n"), max_size=10)
+#: One op of an edit: (kind, where as a share of the text, what to insert or how many characters to delete).
+_OPS = st.lists(st.tuples(st.sampled_from(["insert", "delete", "format"]), st.floats(0, 1), _CHARACTERS), max_size=4)
+
+
+def _offset(text: str, index: int) -> int:
+    return len(text[:index].encode())  # pycrdt indexes texts by UTF-8 bytes
+
+
+def _edit(text: Text, ops: list[tuple[str, float, str]]) -> None:
+    for kind, share, payload in ops:
+        now = str(text)
+        at = round(share * len(now))
+        if kind == "insert":
+            text.insert(_offset(now, at), payload)
+        elif kind == "delete":
+            del text[_offset(now, at):_offset(now, min(len(now), at + len(payload)))]
+        else:
+            text.format(_offset(now, at), _offset(now, min(len(now), at + len(payload))), {"bold": True})
+
+
+def _merged_edit(before: str, ops: list[tuple[str, float, str]]) -> tuple[Doc, Text, list[tuple[dict[str, Any], ...]]]:
+    """A hub's document holding ``before``, after merging one device's update that made ``ops``; the deltas seen."""
+    hub = Doc(client_id=1)
+    hub.get("description", type=Text).insert(0, before)
+    device = replica(2, base=hub)
+    with device.transaction():
+        _edit(device.get("description", type=Text), ops)
+    text = hub.get("description", type=Text)
+    deltas: list[tuple[dict[str, Any], ...]] = []
+    subscription = observe_raw(text, lambda event: deltas.append(text_delta(event)))
+    hub.apply_update(device.get_update(hub.get_state()))
+    del subscription
+    return hub, text, deltas
+
+
+@settings(max_examples=150, deadline=None)
+@given(before=_CHARACTERS, ops=_OPS, with_delta=st.booleans())
+def test_a_text_is_put_back_whatever_one_update_did_to_it(before: str, ops: list[tuple[str, float, str]],
+                                                            with_delta: bool) -> None:
+    hub, text, deltas = _merged_edit(before, ops)
+    assert len(deltas) <= 1, "one merged update is one event"
+    device = replica(3, base=hub)
+    updates: list[bytes] = []
+    hub.observe(lambda event: updates.append(event.update))
+
+    restore_text(text, before, deltas[0] if deltas and with_delta else None)
+
+    assert str(text) == before
+    if with_delta:  # without one, only the characters are compared
+        assert all(attributes is None for _, attributes in text.diff()), "formatting the edit applied is removed"
+    for update in updates:  # the restore is an update like any other: a replica that applies it agrees
+        device.apply_update(update)
+    assert str(device.get("description", type=Text)) == before
+
+
+def test_a_delta_that_does_not_fit_the_text_falls_back_to_replacing_the_changed_span() -> None:
+    hub, text, _ = _merged_edit("Pump leaks", [("insert", 0.5, "never ")])
+
+    restore_text(text, "Pump leaks", ({"retain": 400}, {"insert": "x"}))  # another text's edit
+
+    assert str(text) == "Pump leaks"
