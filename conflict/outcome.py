@@ -11,7 +11,8 @@ from typing import Any, Protocol
 
 from conflict import FieldConflict, FieldResolution, ViolationCode
 
-__all__ = ["NOTHING", "Author", "FieldWrite", "ListAppend", "ListRemove", "Outcome", "StampRestore", "StatusChange", "Violation"]
+__all__ = ["NOTHING", "Author", "FieldWrite", "ListAppend", "ListRemove", "Outcome", "StampRestore", "StatusChange",
+           "TextRestore", "Violation"]
 
 
 class Author(Protocol):
@@ -82,6 +83,15 @@ class ListRemove:
 
 
 @dataclass(frozen=True, slots=True)
+class TextRestore:
+    """Put a text root back to ``text`` by undoing ``delta``, the edit that made its current content (when known)."""
+
+    root: str
+    text: str
+    delta: tuple[dict[str, Any], ...] | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class StatusChange:
     """An accepted status change, for the derived fields (history entry, ``status_updated_at``)."""
 
@@ -98,13 +108,14 @@ class Outcome:
     writes: tuple[FieldWrite, ...] = ()
     appends: tuple[ListAppend, ...] = ()
     removals: tuple[ListRemove, ...] = ()
+    texts: tuple[TextRestore, ...] = ()
     conflicts: tuple[FieldConflict, ...] = ()
     violations: tuple[Violation, ...] = ()
     status_change: StatusChange | None = None
 
     @property
     def writes_anything(self) -> bool:
-        return bool(self.restores or self.writes or self.appends or self.removals or self.status_change)
+        return bool(self.restores or self.writes or self.appends or self.removals or self.texts or self.status_change)
 
 
 NOTHING = Outcome()

@@ -69,10 +69,10 @@ class RecordRules:
     ) -> Outcome:
         """The hub's answer to one update of ``author`` that made ``change``; ``update_id`` names the update.
 
-        ``writable`` names the fields and lists the author's access lets it change (``None``: all): a change
-        of any other one is undone first, and the rest of the update is judged as usual. ``now_ms`` is the hub's
-        clock: a field written without a stamp (a stock Yjs client) is stamped for the author at that time and
-        judged like any stamped write, and a stamp more than ``max_ahead_ms`` ahead of it is refused.
+        ``writable`` names the fields, lists and texts the author's access lets it change (``None``: all): a
+        change of any other one is undone first, and the rest of the update is judged as usual. ``now_ms`` is the
+        hub's clock: a field written without a stamp (a stock Yjs client) is stamped for the author at that time
+        and judged like any stamped write, and a stamp more than ``max_ahead_ms`` ahead of it is refused.
         """
         now_ms = wall_clock_ms() if now_ms is None else now_ms
         if change.empty:
@@ -88,8 +88,8 @@ class RecordRules:
             return outcome
         return Outcome(
             restores=denied.restores + outcome.restores, writes=denied.writes + outcome.writes, appends=outcome.appends,
-            removals=denied.removals + outcome.removals, conflicts=outcome.conflicts, violations=denied.violations + outcome.violations,
-            status_change=outcome.status_change,
+            removals=denied.removals + outcome.removals, texts=denied.texts + outcome.texts, conflicts=outcome.conflicts,
+            violations=denied.violations + outcome.violations, status_change=outcome.status_change,
         )
 
     def _evaluate(

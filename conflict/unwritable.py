@@ -1,4 +1,4 @@
-"""Undoing what an update's author may not change: the fields and lists outside its access, or everything.
+"""Undoing what an update's author may not change: the fields, lists and texts outside its access, or everything.
 
 ``RecordRules.evaluate`` splits off what the author's access does not let it change (``split_unwritable``) before
 judging the rest; ``undo`` takes back a whole update that must not stand (a creation out of the author's reach,
@@ -12,7 +12,7 @@ from typing import Any
 
 from conflict import RecordType, ViolationCode, removed_entries
 from conflict.change import MISSING, Change
-from conflict.outcome import Author, FieldWrite, ListRemove, Outcome, StampRestore, Violation
+from conflict.outcome import Author, FieldWrite, ListRemove, Outcome, StampRestore, TextRestore, Violation
 
 __all__ = ["split_unwritable", "undo"]
 
@@ -63,6 +63,16 @@ def split_unwritable(
                                         {"value": list(added), **who}, f"{code}|{root}|{update_id}"))
         if removed_entries(before, after):
             kept_lists[root] = (before, after)  # the usual rule puts removed entries back
+    texts: list[TextRestore] = []
+    kept_texts = {}
+    for root, edit in sorted(change.texts.items()):
+        if root in writable:
+            kept_texts[root] = edit
+            continue
+        texts.append(TextRestore(root, edit.before, edit.delta))  # the edit is undone, the text reads as before
+        reason = _UNDO_REASONS[code].format(field=f"{kind.name}.{root}")
+        violations.append(Violation(code, root, reason, {"value": edit.after, **who}, f"{code}|{root}|{update_id}",
+                                    kept=edit.before))
     denied = set(denied_fields)
     restores = [
         StampRestore(key, None if (old := change.clocks_before.get(key, MISSING)) is MISSING else old)
@@ -75,6 +85,7 @@ def split_unwritable(
         clocks_before={k: v for k, v in change.clocks_before.items() if str(k).partition("@")[0] not in denied},
         clocks_after={k: v for k, v in change.clocks_after.items() if str(k).partition("@")[0] not in denied},
         lists=kept_lists,
+        texts=kept_texts,
     )
     return allowed, Outcome(restores=tuple(restores), writes=tuple(writes), removals=tuple(removals),
-                            violations=tuple(violations))
+                            texts=tuple(texts), violations=tuple(violations))

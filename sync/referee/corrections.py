@@ -11,11 +11,12 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from pycrdt import Array, Doc, Map
+from pycrdt import Array, Doc, Map, Text
 
 from conflict.copies import plain
 from conflict import (
-    CLOCKS_ROOT, RECORD_ROOT, Hlc, RecordType, append_entry, correct_field, status_change_entry, write_field,
+    CLOCKS_ROOT, RECORD_ROOT, Hlc, RecordType, append_entry, correct_field, restore_text, status_change_entry,
+    write_field,
 )
 from conflict.outcome import Outcome, StatusChange
 
@@ -67,6 +68,8 @@ class HubWriter:
                     doc.get(append.root, type=Array).append(append.entry)
             for removal in outcome.removals:
                 _remove_entry(doc.get(removal.root, type=Array), removal.entry)
+            for text in outcome.texts:
+                restore_text(doc.get(text.root, type=Text), text.text, text.delta)
             if outcome.status_change is not None:
                 self._derive(doc, outcome.status_change, clock)
 

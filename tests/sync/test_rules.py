@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from pycrdt import Array, Doc, Map
+from pycrdt import Array, Doc, Map, Text
 
-from conflict import Hlc, current_entries, parse_clocks, record_type_for, stamp_key
+from conflict import Hlc, ViolationCode, current_entries, parse_clocks, record_type_for, stamp_key
 from sync.access import Principal
 from sync.referee.corrections import HubWriter
 from conflict.outcome import NOTHING, Outcome
 from conflict.rules import RecordRules
+from conflict.unwritable import undo
 from sync.documents.watch import RecordWatch
 from tests.sync.replicas import T0, Replica, at, record
 
@@ -27,12 +28,15 @@ class Bench:
         self.writer = HubWriter(Hlc("hub-test"))
         self.corrections: list[bytes] = []
 
-    def merge(self, replica: Replica, update: bytes | None = None, *, device: str | None = None) -> Outcome:
+    def merge(
+        self, replica: Replica, update: bytes | None = None, *, device: str | None = None,
+        writable: frozenset[str] | None = None,
+    ) -> Outcome:
         author = Principal(user=replica.user, tenant="acme", device=device or replica.device,
                            roles=frozenset(replica.roles))
         self.watch.begin()
         self.doc.apply_update(update if update is not None else replica.updates[-1])
-        outcome = self.rules.evaluate(self.kind, self.watch.collect(), author, "update-1")
+        outcome = self.rules.evaluate(self.kind, self.watch.collect(), author, "update-1", writable)
         correction = self.writer.apply(self.doc, outcome)
         if correction is not None:
             self.corrections.append(correction)
@@ -47,6 +51,9 @@ class Bench:
 
     def clocks(self) -> dict[str, Any]:
         return self.doc.get("clocks", type=Map).to_py() or {}
+
+    def text(self, root: str = "description") -> str:
+        return str(self.doc.get(root, type=Text))
 
 
 def device(name: str, bench: Bench, user: str, dev: str, *roles: str, ms: int = T0) -> Replica:
@@ -219,3 +226,133 @@ def test_a_status_set_at_creation_must_be_an_initial_one() -> None:
     assert codes(outcome) == ["invalid_transition"]
     assert "status" not in record(bench.doc) and record(bench.doc)["claim_number"] == "IC-1"
     assert bench.list("history") == []
+
+
+#: The default access rules' write lists on a customer's own warranty claim and an assigned technician's.
+CUSTOMER_WRITES = frozenset({"status", "notes", "documents"})
+TECHNICIAN_WRITES = frozenset({"description", "notes", "documents"})
+
+
+def typed(replica: Replica, at: int, insert: str, delete: int = 0, root: str = "description") -> bytes:
+    """One edit of a text root on ``replica``: ``delete`` characters at ``at``, then ``insert`` there."""
+
+    def change(doc: Doc) -> None:
+        text = doc.get(root, type=Text)
+        if delete:
+            del text[at:at + delete]
+        text.insert(at, insert)
+
+    return replica.edit(change)
+
+
+def text_of(replica: Replica, root: str = "description") -> str:
+    return str(replica.doc.get(root, type=Text))
+
+
+def claim_bench(description: str) -> Bench:
+    bench = Bench("warranty_claim:WC-9")
+    office = device(bench.name, bench, "mgr-1", "desk", "claims_manager")
+    office.write_many({"status": "SUBMITTED", "customer": {"customer_id": "cust-1"}, "claim_amount": "100"})
+    typed(office, 0, description)
+    bench.merge(office, office.doc.get_update())
+    return bench
+
+
+def test_a_text_edit_outside_the_grant_is_undone_for_every_replica_and_reported() -> None:
+    bench = claim_bench("Pump leaks")
+    customer = device(bench.name, bench, "cust-1", "phone", "customer")
+    other = device(bench.name, bench, "mgr-1", "desk", "claims_manager")
+    typed(customer, 5, "never ")  # "Pump never leaks"
+
+    outcome = bench.merge(customer, writable=CUSTOMER_WRITES)
+
+    (violation,) = outcome.violations
+    assert (violation.code, violation.field, violation.kept) == ("field_not_writable", "description", "Pump leaks")
+    assert violation.rejected == {"value": "Pump never leaks", "device": "phone", "user": "cust-1"}
+    assert violation.message == "this token may not change warranty_claim.description of this record"
+    assert bench.text() == "Pump leaks" and text_of(customer) == "Pump leaks"
+    for update in (bench.corrections[-1], customer.updates[-1]):  # the correction arrives first, or second: the same text
+        other.doc.apply_update(update)
+    assert text_of(other) == "Pump leaks"
+
+
+def test_a_text_edit_the_grant_allows_stands_and_a_refused_one_leaves_it_standing() -> None:
+    bench = claim_bench("Pump leaks")
+    tech = device(bench.name, bench, "tech-1", "tab", "technician")
+    customer = device(bench.name, bench, "cust-1", "phone", "customer")
+    typed(tech, 10, " at the seal")
+    typed(customer, 0, "URGENT: ")  # made concurrently, before the customer saw the technician's edit
+
+    assert bench.merge(tech, writable=TECHNICIAN_WRITES) == NOTHING
+    outcome = bench.merge(customer, writable=CUSTOMER_WRITES)
+
+    assert codes(outcome) == ["field_not_writable"] and outcome.violations[0].kept == "Pump leaks at the seal"
+    assert bench.text() == "Pump leaks at the seal"
+    tech.doc.apply_update(customer.updates[-1])
+    tech.doc.apply_update(bench.corrections[-1])
+    customer.doc.apply_update(tech.updates[-1])
+    assert text_of(tech) == text_of(customer) == bench.text(), "every replica converges on the hub's text"
+
+
+def test_only_the_text_is_undone_when_one_update_also_changes_what_the_grant_allows() -> None:
+    bench = claim_bench("Pump leaks")
+    customer = device(bench.name, bench, "cust-1", "phone", "customer")
+
+    def change(doc: Doc) -> None:
+        doc.get("description", type=Text).insert(0, "Old ")
+        doc.get("notes", type=Array).append({"text": "photos attached", "user": "cust-1", "device": "phone"})
+
+    customer.edit(change)
+
+    outcome = bench.merge(customer, writable=CUSTOMER_WRITES)
+
+    assert [(v.code, v.field) for v in outcome.violations] == [("field_not_writable", "description")]
+    assert bench.text() == "Pump leaks"
+    assert [n["text"] for n in bench.list("notes")] == ["photos attached"]
+
+
+def test_undoing_an_edit_takes_out_the_very_characters_it_typed_and_restores_what_it_deleted() -> None:
+    bench = claim_bench("aaaa ✓ 😀 end")
+    customer = device(bench.name, bench, "cust-1", "phone", "customer")
+    writer = device(bench.name, bench, "mgr-1", "desk", "claims_manager")
+
+    def change(doc: Doc) -> None:
+        text = doc.get("description", type=Text)
+        text.insert(2, "a")  # "aaaaa ✓ 😀 end": the same letter as its neighbours
+        del text[len("aaaaa ✓ ".encode()):len("aaaaa ✓ 😀 ".encode())]  # pycrdt counts UTF-8 bytes
+
+    customer.edit(change)
+    typed(writer, 3, "b")  # concurrently, between the original third and fourth "a"
+
+    bench.merge(customer, writable=CUSTOMER_WRITES)
+    bench.merge(writer)
+
+    assert bench.text() == "aaaba ✓ 😀 end", "the inserted letter went, the original ones and the emoji stand"
+
+
+def test_a_text_changed_while_no_update_is_watched_is_not_taken_for_the_next_updates_edit() -> None:
+    bench = claim_bench("Pump leaks")
+    elsewhere = device(bench.name, bench, "mgr-1", "desk", "claims_manager")
+    bench.doc.apply_update(typed(elsewhere, 10, " badly"))  # another hub node's update: merged unwatched
+    customer = device(bench.name, bench, "cust-1", "phone", "customer")
+    typed(customer, 0, "My ")
+
+    outcome = bench.merge(customer, writable=CUSTOMER_WRITES)
+
+    assert outcome.violations[0].kept == "Pump leaks badly" and bench.text() == "Pump leaks badly"
+
+
+def test_undoing_a_whole_update_puts_its_texts_back_too() -> None:
+    bench = Bench("warranty_claim:WC-10")
+    forger = device(bench.name, bench, "cust-2", "phone", "customer")
+    forger.write_many({"status": "SUBMITTED", "customer": {"customer_id": "cust-1"}})
+    typed(forger, 0, "not mine")
+    author = Principal(user="cust-2", tenant="acme", device="phone", roles=frozenset({"customer"}))
+    bench.watch.begin()
+    bench.doc.apply_update(forger.doc.get_update())
+
+    outcome = undo(bench.kind, bench.watch.collect(), author, "update-1", ViolationCode.OUT_OF_REACH)
+    bench.writer.apply(bench.doc, outcome)
+
+    assert ("out_of_reach", "description") in [(str(v.code), v.field) for v in outcome.violations]
+    assert bench.text() == "" and record(bench.doc) == {}
