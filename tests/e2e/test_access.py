@@ -1,4 +1,5 @@
-"""Access rules on a real hub process, SQLite and Postgres: by name, through scopes, live revocation, expiry.
+"""Access rules on a real hub process, SQLite and Postgres: by name, through scopes, live revocation, expiry,
+and the fields and texts a grant may write.
 
 The hub runs its own default rules (``sync/access/rules.toml``), as ``bin/hub`` does.
 """
@@ -10,7 +11,7 @@ import base64
 import time
 
 import pytest
-from pycrdt import Doc, Map
+from pycrdt import Doc, Map, Text
 
 from sync.access import DEFAULT_ACCESS_FILE
 from sync.protocol import AuthToken, PermissionDenied, Stateless, Sync, SyncStep
@@ -18,6 +19,7 @@ from sync.protocol.control import SCOPES_DOCUMENT, ScopeMembers, Subscribe, deco
 from sync.store import SqlStore
 from tests.support.client import Denied, HubClient
 from tests.support.hub import HubProcess
+from tests.support.stored import stored_conflicts, stored_doc
 
 pytestmark = pytest.mark.hub_env(FIELDSYNC_ACCESS_FILE=str(DEFAULT_ACCESS_FILE))
 
@@ -108,3 +110,58 @@ async def test_writes_after_a_token_expired_are_refused_within_a_second(hub_on_s
         await tech.send_frame(AuthToken(name, hub.token(sub="tech-1")))
         await tech.send_frame(Sync(name, SyncStep.STEP1, tech.docs[name].get_state()))
         assert await tech.send_update(name, edit({"title": "with a fresh token"})) is True
+
+
+def description(doc: Doc) -> str:
+    return str(doc.get("description", type=Text))
+
+
+async def type_into(client: HubClient, name: str, at: int, words: str) -> tuple[bool, bytes]:
+    """Type ``words`` into the description at ``at`` (UTF-8 bytes) and send it as one update; the ack and update."""
+    doc = client.docs[name]
+    updates: list[bytes] = []
+    subscription = doc.observe(lambda event: updates.append(event.update))
+    doc.get("description", type=Text).insert(at, words)
+    doc.unobserve(subscription)
+    return await client.send_update(name, updates[0]), updates[0]
+
+
+def holds(doc: Doc, update: bytes) -> bool:
+    """True when ``doc`` has merged ``update`` already (merging it again adds nothing)."""
+    copy = Doc()
+    copy.apply_update(doc.get_update())
+    state = copy.get_state()
+    copy.apply_update(update)
+    return copy.get_state() == state
+
+
+async def test_a_customer_cannot_edit_its_claims_description_and_the_assigned_technician_can(
+    hub_on_store: HubProcess,
+) -> None:
+    hub = hub_on_store
+    name = "warranty_claim:WC-T1"
+    await seed(hub, {name: {"status": "SUBMITTED", "assignee": "tech-1", "customer": {"customer_id": "cust-1"}}})
+    async with HubClient.connect(hub.ws_url) as tech, HubClient.connect(hub.ws_url) as customer:
+        await tech.open(name, hub.token(sub="tech-1", device="tablet-1"))
+        await customer.open(name, hub.token(sub="cust-1", roles=("customer",), device="phone-1"))
+        assert (await type_into(tech, name, 0, "Pump leaks"))[0]
+        await customer.wait_for(name, lambda doc: description(doc) == "Pump leaks")
+
+        stored, refused = await type_into(customer, name, len("Pump "), "never ")
+        assert stored, "kept as sent (for review) and acknowledged; the hub's own update undoes it"
+        notice = await customer.wait_notice(name, "field_not_writable")
+        assert notice.field == "description"
+        await customer.wait_for(name, lambda doc: description(doc) == "Pump leaks")
+        await tech.wait_for(name, lambda doc: holds(doc, refused) and description(doc) == "Pump leaks")
+
+        assert (await type_into(tech, name, len("Pump leaks"), " at the seal"))[0]
+        await customer.wait_for(name, lambda doc: description(doc) == "Pump leaks at the seal")
+        assert not tech.notices[name], "the technician's grant lists the description"
+
+    doc, _ = await stored_doc(hub.database_url, "acme", name)
+    assert description(doc) == "Pump leaks at the seal", "the hub's undoing is stored like any update"
+    rows = await stored_conflicts(hub.database_url, name, until=lambda rows: any(r.field == "description" for r in rows))
+    (row,) = [r for r in rows if r.field == "description"]
+    assert (row.kind, row.code) == ("violation", "field_not_writable")
+    assert row.values[0] == {"value": "Pump never leaks", "user": "cust-1", "device": "phone-1"}
+    assert row.winner == {"value": "Pump leaks", "user": "hub"}
