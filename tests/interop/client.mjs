@@ -12,10 +12,12 @@
 //   wait KEY VALUE [--timeout 10]  wait until record[KEY] === VALUE
 //   dump                           print the record after the initial sync
 //   edit JSON [--timeout 10]       one transaction of plain Yjs edits, then wait like set; JSON is
-//                                   {"set": {MAP: {KEY: VALUE}}, "append": {ARRAY: [ENTRY, ...]}}:
+//                                   {"set": {MAP: {KEY: VALUE}}, "append": {ARRAY: [ENTRY, ...]},
+//                                    "insert": {TEXT: [[INDEX, STRING], ...]}}:
 //                                   any root, any JSON value (a stamp in "clocks", an entry of a list),
-//                                   with nothing checked here; the result adds "roots", the JSON of
-//                                   every root the edit touched
+//                                   text inserted at Yjs offsets (UTF-16 code units), with nothing
+//                                   checked here; the result adds "roots", the JSON of every root the
+//                                   edit touched (a text as its string)
 //
 // Every run prints exactly one JSON line on stdout and exits:
 //   0  {"ok":true,"record":{...}}
@@ -127,11 +129,15 @@ function parseEdit(raw) {
   } catch (err) {
     usage(`edit: not JSON (${err.message})`);
   }
-  const { set = {}, append = {}, ...other } = isObject(edit) ? edit : usage("edit takes a JSON object");
+  const { set = {}, append = {}, insert = {}, ...other } = isObject(edit) ? edit : usage("edit takes a JSON object");
   if (Object.keys(other).length) usage(`edit: unknown keys ${Object.keys(other).join(", ")}`);
   if (!isObject(set) || !Object.values(set).every(isObject)) usage('edit: "set" maps map roots to objects');
   if (!isObject(append) || !Object.values(append).every(Array.isArray)) usage('edit: "append" maps array roots to lists');
-  return { set, append };
+  const isInsert = (op) => Array.isArray(op) && Number.isInteger(op[0]) && op[0] >= 0 && typeof op[1] === "string";
+  if (!isObject(insert) || !Object.values(insert).every((ops) => Array.isArray(ops) && ops.every(isInsert))) {
+    usage('edit: "insert" maps text roots to lists of [INDEX, STRING]');
+  }
+  return { set, append, insert };
 }
 
 // ---------------------------------------------------------- frame decoding
@@ -401,6 +407,9 @@ function applyEdit() {
       for (const [key, value] of Object.entries(fields)) map.set(key, value);
     }
     for (const [root, entries] of Object.entries(opts.edit.append)) doc.getArray(root).push(entries);
+    for (const [root, ops] of Object.entries(opts.edit.insert)) {
+      for (const [index, text] of ops) doc.getText(root).insert(index, text);
+    }
   });
 }
 
@@ -408,6 +417,7 @@ function touchedRoots() {
   return {
     ...Object.fromEntries(Object.keys(opts.edit.set).map((root) => [root, doc.getMap(root).toJSON()])),
     ...Object.fromEntries(Object.keys(opts.edit.append).map((root) => [root, doc.getArray(root).toJSON()])),
+    ...Object.fromEntries(Object.keys(opts.edit.insert).map((root) => [root, doc.getText(root).toString()])),
   };
 }
 
