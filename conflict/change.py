@@ -28,9 +28,10 @@ MISSING: Any = _Missing()
 class TextEdit:
     """What one update did to a text root."""
 
-    #: The text before the update and after it.
-    before: str
-    after: str
+    #: The text before the update and after it; ``None`` when the hub's watch was not asked to keep this text (its
+    #: author may write it, so the edit will not be undone).
+    before: str | None
+    after: str | None
     #: The update's edit as the document reported it (Yjs delta ops: ``retain``, ``insert``, ``delete``, counted
     #: in the document's own offsets); ``None`` when it was not reported as one delta.
     delta: tuple[dict[str, Any], ...] | None = None

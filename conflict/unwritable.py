@@ -31,7 +31,8 @@ def undo(
     kind: RecordType, change: Change, author: Author, update_id: str, code: ViolationCode = ViolationCode.NOT_JUDGED
 ) -> Outcome:
     """Everything ``change`` did, undone and reported with ``code``: for an update the rules could not judge
-    (they fail closed), or one that must not stand at all."""
+    (they fail closed), or one that must not stand at all. An edit of a text the author may write stands: the
+    hub keeps no copy of such a text to put back (``TextEdit.before`` is ``None``)."""
     return split_unwritable(kind, change, author, update_id, frozenset(), code=code)[1]
 
 
@@ -66,7 +67,7 @@ def split_unwritable(
     texts: list[TextRestore] = []
     kept_texts = {}
     for root, edit in sorted(change.texts.items()):
-        if root in writable:
+        if root in writable or edit.before is None:  # no copy was kept of a text the author may write
             kept_texts[root] = edit
             continue
         texts.append(TextRestore(root, edit.before, edit.delta))  # the edit is undone, the text reads as before

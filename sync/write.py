@@ -104,12 +104,15 @@ class WritePath:
             room.apply_update(update, origin=origin)
             return None, ()
         creating = access is not None and access.create and record_empty(room)
-        watch.begin()
+        writable = access.writable if access is not None else None
+        # the texts whose edit may be undone: those the author may not write; all of them for a creation
+        texts = watch.record_type.text_roots
+        undoable = None if creating else [root for root in texts if writable is not None and root not in writable]
+        watch.begin(keep_texts=undoable)
         try:
             room.apply_update(update, origin=origin)
         finally:
             change = watch.collect()
-        writable = access.writable if access is not None else None
         out_of_reach = creating and not record_empty(room) and not self._reaches(author, room)
         correction, violations = self._referee.judge(  # a record created out of reach is undone whole, and recorded
             room, change, author, update, writable, undo_all=ViolationCode.OUT_OF_REACH if out_of_reach else None)

@@ -3,8 +3,9 @@
 The hub judges a client's update by comparing the record before and after the merge. Copying the whole
 record for every update would make a long stream of updates quadratic, so a ``RecordWatch`` observes the
 document's roots instead: the ``record`` and ``clocks`` maps report each changed key with its old value,
-and list and text roots are copied only when they change (the copy made after one change is the "before" of
-the next one). A text root also reports its edit (a Yjs delta), so that the hub can undo exactly that edit.
+and list roots are copied only when they change (the copy made after one change is the "before" of the next
+one). A text root reports its edit (a Yjs delta), so that the hub can undo exactly that edit; it is copied only
+when the caller may need to undo it (a text can be long and is edited keystroke by keystroke).
 
 The watch observes the roots' integrated (Yrs) types directly rather than through ``BaseType.observe``:
 pycrdt's wrapper inspects the callback's signature and builds an event object (a new ``Map`` for its
@@ -16,7 +17,7 @@ reads the event's delta.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
 from pycrdt import Array, Doc, Map, Text
@@ -44,6 +45,7 @@ class RecordWatch:
         self._clocks: Map = doc.get(CLOCKS_ROOT, type=Map)
         self._copies: dict[str, list[Any]] = {}
         self._texts: dict[str, str] = {}
+        self._kept_texts: frozenset[str] = frozenset()
         self._stale: set[str] = {*record_type.list_roots, *record_type.text_roots}
         self._armed = False
         self._record_old: dict[str, Any] = {}
@@ -61,14 +63,20 @@ class RecordWatch:
             *(observe_raw(doc.get(root, type=Text), self._text_observer(root)) for root in record_type.text_roots),
         ]
 
-    def begin(self) -> None:
-        """Start watching one update."""
-        for root in self._stale:
-            if root in self.record_type.text_roots:
-                self._texts[root] = str(self._doc.get(root, type=Text))
-            else:
-                self._copies[root] = plain(self._doc.get(root, type=Array)) or []
-        self._stale.clear()
+    def begin(self, keep_texts: Collection[str] | None = None) -> None:
+        """Start watching one update.
+
+        ``keep_texts`` names the text roots the caller may need to undo an edit of (``None``: every one). Only
+        those are copied and reported with their content before and after; an edit of another text is reported
+        by its delta alone.
+        """
+        texts = frozenset(self.record_type.text_roots)
+        self._kept_texts = texts if keep_texts is None else texts.intersection(keep_texts)
+        for root in self._stale - texts:
+            self._copies[root] = plain(self._doc.get(root, type=Array)) or []
+        for root in self._stale & self._kept_texts:
+            self._texts[root] = str(self._doc.get(root, type=Text))
+        self._stale &= texts - self._kept_texts
         self._record_old.clear()
         self._clocks_old.clear()
         self._changed_lists.clear()
@@ -85,11 +93,15 @@ class RecordWatch:
             self._copies[root] = after
         texts: dict[str, TextEdit] = {}
         for root, deltas in self._text_edits.items():
-            after_text = str(self._doc.get(root, type=Text))
             # one transaction makes one event per text; anything else is undone by its result, not its delta
             delta = deltas[0] if len(deltas) == 1 else None
-            texts[root] = TextEdit(self._texts[root], after_text, delta)
-            self._texts[root] = after_text
+            if root in self._kept_texts:
+                after_text = str(self._doc.get(root, type=Text))
+                texts[root] = TextEdit(self._texts[root], after_text, delta)
+                self._texts[root] = after_text
+            else:
+                texts[root] = TextEdit(None, None, delta)
+                self._stale.add(root)
         touched = set(self._record_old)
         touched.update(key.partition("@")[0] for key in self._clocks_old)
         if not touched:

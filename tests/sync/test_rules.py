@@ -30,11 +30,11 @@ class Bench:
 
     def merge(
         self, replica: Replica, update: bytes | None = None, *, device: str | None = None,
-        writable: frozenset[str] | None = None,
+        writable: frozenset[str] | None = None, keep_texts: tuple[str, ...] | None = None,
     ) -> Outcome:
         author = Principal(user=replica.user, tenant="acme", device=device or replica.device,
                            roles=frozenset(replica.roles))
-        self.watch.begin()
+        self.watch.begin(keep_texts)
         self.doc.apply_update(update if update is not None else replica.updates[-1])
         outcome = self.rules.evaluate(self.kind, self.watch.collect(), author, "update-1", writable)
         correction = self.writer.apply(self.doc, outcome)
@@ -356,3 +356,22 @@ def test_undoing_a_whole_update_puts_its_texts_back_too() -> None:
 
     assert ("out_of_reach", "description") in [(str(v.code), v.field) for v in outcome.violations]
     assert bench.text() == "" and record(bench.doc) == {}
+
+
+def test_a_text_the_author_may_write_is_not_copied_and_the_next_refused_edit_still_gets_its_content() -> None:
+    bench = claim_bench("Pump leaks")
+    tech = device(bench.name, bench, "tech-1", "tab", "technician")
+    typed(tech, 10, " badly")
+    bench.watch.begin(keep_texts=())  # as the write path does for a grant that lists the description
+    bench.doc.apply_update(tech.updates[-1])
+    change = bench.watch.collect()
+    assert (change.texts["description"].before, change.texts["description"].after) == (None, None)
+    assert change.texts["description"].delta == ({"retain": 10}, {"insert": " badly"})
+    author = Principal(user="tech-1", tenant="acme", device="tab", roles=frozenset({"technician"}))
+    assert undo(bench.kind, change, author, "update-1").texts == (), "no copy to put back: it stands"
+    customer = device(bench.name, bench, "cust-1", "phone", "customer")
+    typed(customer, 0, "My ")
+
+    outcome = bench.merge(customer, writable=CUSTOMER_WRITES, keep_texts=("description",))
+
+    assert outcome.violations[0].kept == "Pump leaks badly" and bench.text() == "Pump leaks badly"
