@@ -78,12 +78,16 @@ class HubWriter:
     def resolve(self, doc: Doc, kind: RecordType, field: str, value: Any, *, by: str) -> bytes | None:
         """Write a reviewer's choice for ``field`` under a stamp newer than every write of it, so it wins everywhere.
 
-        A status chosen this way is a status change like any other: it gets its history entry.
+        A status chosen this way is a status change like any other: it gets its history entry. A text root is
+        edited in place to read ``value``.
         """
 
         clock = self.clock.fresh()
 
         def write() -> None:
+            if field in kind.text_roots:
+                restore_text(doc.get(field, type=Text), value)
+                return
             record = doc.get(RECORD_ROOT, type=Map)
             old = record.get(field)
             write_field(doc, field, value, clock=clock, user=by, roles=HUB_ROLES)

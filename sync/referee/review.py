@@ -43,7 +43,7 @@ class Review:
         """Write ``value`` into the conflict's field for every replica, then mark the conflict resolved.
 
         Raises ``ReviewError`` when the conflict does not exist, is already resolved, or ``value`` is not a
-        status of the record's lifecycle (for a status conflict).
+        status of the record's lifecycle (for a status conflict) or not a string (for a text).
         """
         await self._referee.conflicts.flush()
         row = await self._store.get_conflict(tenant, conflict_id)
@@ -58,6 +58,8 @@ class Review:
         lifecycle = LIFECYCLES.get(kind.name)
         if row.field == kind.status_field and lifecycle is not None and value not in lifecycle.statuses:
             raise ReviewError(ErrorCode.INVALID_RESOLUTION, f"{value!r:.60} is not a status of a {kind.name}")
+        if row.field in kind.text_roots and not isinstance(value, str):
+            raise ReviewError(ErrorCode.INVALID_RESOLUTION, f"{kind.name}.{row.field} is a text: choose a string")
         room = await self._acquire(tenant, row.name)
         update = self._referee.writer.resolve(room.doc, kind, row.field, value, by=resolved_by)
         if update is not None:

@@ -5,10 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from pycrdt import Text
 
 from conflict.records import WARRANTY_CLAIM
+from sync.access import load_rules
 from sync.errors import ReviewError
-from tests.sync.replicas import T0, Replica, at, content, converged, create, record
+from tests.sync.replicas import T0, Replica, at, conflicts_of, content, converged, create, record
 from tests.support.inproc import running_hub
 from tests.support.stored import stored_doc
 
@@ -91,3 +93,26 @@ async def test_a_status_resolution_must_be_a_status_of_the_lifecycle(tmp_path: P
         assert (await hub.review_queue("acme"))[0].status == "open"
         for replica in (a, b):
             await replica.close()
+
+
+async def test_a_refused_text_edit_settled_in_its_writers_favour_is_written_into_the_text(tmp_path: Path) -> None:
+    async with running_hub(tmp_path, access=load_rules()) as hub:
+        base = await create(hub, NAME, {"status": "SUBMITTED", "customer": {"customer_id": "cust-1"}},
+                            roles=("claims_manager",))
+        customer = Replica(NAME, user="cust-1", device="phone", roles=("customer",), base=base)
+        customer.edit(lambda doc: doc.get("description", type=Text).insert(0, "It leaks at the seal"))
+        assert await customer.connect(hub) == "read-write"
+        customer.send(customer.updates[-1])
+        assert await customer.settled() == [True]
+        await customer.live(lambda doc: str(doc.get("description", type=Text)) == "")
+        (row,) = [r for r in await conflicts_of(hub, NAME) if r.field == "description"]
+        assert row.id is not None and row.code == "field_not_writable"
+        with pytest.raises(ReviewError) as refused:
+            await hub.resolve_conflict("acme", row.id, 42, "mgr-1")
+        assert refused.value.code == "invalid_resolution"
+
+        await hub.resolve_conflict("acme", row.id, row.values[0]["value"], "mgr-1")
+
+        await customer.live(lambda doc: str(doc.get("description", type=Text)) == "It leaks at the seal")
+        assert "description" not in record(hub.rooms[("acme", NAME)].doc), "a text, not a field of the record map"
+        await customer.close()
