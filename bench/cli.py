@@ -153,8 +153,8 @@ def main(argv: list[str] | None = None) -> int:
             return 2
     machine = describe(POSTGRES_ADMIN_URL if FIELDSYNC_POSTGRES in map(store_of, servers) else None)
     settings = ", ".join(f"{k}={v}" for k, v in HUB_ENV.items())
-    notes.append(f"hub settings: {settings} (rate limits raised so the benchmark measures the hub, not its "
-                 "limiter; documents unload 2 s after their last subscriber so cold catch-up and the storm "
+    notes.append(f"hub settings: {settings} (rate and admission limits raised so the benchmark measures the "
+                 "hub, not its limiters; documents unload 2 s after their last subscriber so cold catch-up and the storm "
                  "need not wait 30 s)")
     notes.append(f"load generator: {args.procs} process(es); the raw-relay rows are its ceiling on this machine")
     measures = _measures(params, args.procs)
