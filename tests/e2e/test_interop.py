@@ -158,6 +158,7 @@ async def test_node_set_is_seen_by_python_client(node_bin, hub):
     assert result.payload.get("ok") is True, result.describe()
     assert result.payload["record"]["phase"] == "IN_PROGRESS", result.describe()
     assert result.payload.get("scope") == "read-write", result.describe()
+    assert result.payload.get("extensions") == "", "by default the hub declines ws's permessage-deflate offer"
     # Every change the provider sent was acknowledged with SyncStatus(true).
     assert result.payload.get("unsyncedChanges") == 0, result.describe()
     assert result.payload["syncStatus"]["refused"] == 0, result.describe()
