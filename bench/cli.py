@@ -20,7 +20,7 @@ from typing import Any
 from bench import catchup, fanout, idle, scope, storm
 from bench.figures import CATCHUP, FANOUT_BURST, FANOUT_PACED, IDLE, SCOPE, STORM, WORKLOADS
 from bench.machine import describe, raise_open_files_limit
-from bench.report import summarise, targets_table, workload_table
+from bench.report import summarise, targets_table, variants_table, workload_table
 from bench.servers import (
     ALL_SERVERS, FIELDSYNC, FIELDSYNC_POSTGRES, FIELDSYNC_SQLITE, HUB_ENV, KNOWN_SERVERS, POSTGRES_ADMIN_URL, RELAY,
     Server, store_of,
@@ -40,7 +40,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--store", choices=("sqlite", "postgres", "both"), default="both",
                         help="fieldsync's store(s) (default both); the baselines always run")
     parser.add_argument("--servers", help=f"comma-separated subset of {', '.join(ALL_SERVERS)} (default all), or "
-                        "fieldsync-sqlite-metrics-off / fieldsync-postgres-metrics-off (FIELDSYNC_METRICS=off)")
+                        "the variants fieldsync-sqlite-metrics-off / fieldsync-postgres-metrics-off "
+                        "(FIELDSYNC_METRICS=off) and fieldsync-sqlite-deflate / fieldsync-postgres-deflate "
+                        "(FIELDSYNC_WS_DEFLATE=on, clients offering permessage-deflate)")
     parser.add_argument("--runs", type=int, help="runs per workload and server (default 3; --quick: 1)")
     parser.add_argument("--quick", action="store_true",
                         help="tiny parameters for development: 5 documents, 20 updates, 1 s paced, 1 run ...")
@@ -151,8 +153,8 @@ def main(argv: list[str] | None = None) -> int:
             return 2
     machine = describe(POSTGRES_ADMIN_URL if FIELDSYNC_POSTGRES in map(store_of, servers) else None)
     settings = ", ".join(f"{k}={v}" for k, v in HUB_ENV.items())
-    notes.append(f"hub settings: {settings} (rate limits raised so the benchmark measures the hub, not its "
-                 "limiter; documents unload 2 s after their last subscriber so cold catch-up and the storm "
+    notes.append(f"hub settings: {settings} (rate and admission limits raised so the benchmark measures the "
+                 "hub, not its limiters; documents unload 2 s after their last subscriber so cold catch-up and the storm "
                  "need not wait 30 s)")
     notes.append(f"load generator: {args.procs} process(es); the raw-relay rows are its ceiling on this machine")
     measures = _measures(params, args.procs)
@@ -207,6 +209,9 @@ def render(workloads: list[str], results: dict[str, Any], params: dict[str, Any]
     for workload in workloads:
         lines += ["", f"### {workload}: {_describe(workload, params[workload])}", ""]
         lines += workload_table(workload, summary[workload])
+        variants = variants_table(workload, summary[workload])
+        if variants:
+            lines += ["", "Variants against the hub they vary (median ÷ median):", ""] + variants
     lines += ["", "### issue 6 targets (fieldsync medians)", ""] + targets_table(summary)
     return "\n".join(lines)
 

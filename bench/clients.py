@@ -42,8 +42,10 @@ class Opened:
 
 
 async def connect_socket(target: Target, document: str) -> ClientConnection:
-    """A raw WebSocket to ``target`` for ``document`` (no compression, no keepalive pings)."""
-    return await connect(target.url(document), max_size=None, compression=None, ping_interval=None,
+    """A raw WebSocket to ``target`` for ``document`` (no keepalive pings; permessage-deflate offered only to a
+    deflate variant of the hub, with the settings of the websockets client's default offer)."""
+    compression = "deflate" if target.deflate else None
+    return await connect(target.url(document), max_size=None, compression=compression, ping_interval=None,
                          open_timeout=CONNECT_TIMEOUT, close_timeout=5, max_queue=None)
 
 

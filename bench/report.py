@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from bench.figures import FIGURES, TARGETS, Figure
-from bench.servers import FIELDSYNC, PYCRDT_MEMORY, RELAY
+from bench.servers import FIELDSYNC, PYCRDT_MEMORY, RELAY, VARIANTS
 from bench.stats import Summary, ratio
 
 Runs = Mapping[str, Mapping[str, Sequence[Mapping[str, Any]]]]  # workload -> server -> per-run figures
@@ -67,6 +67,26 @@ def workload_table(workload: str, summary: Mapping[str, Mapping[str, Summary | N
                 to_relay = _ratio_cell(ratio(value, summary.get(RELAY, {}).get(figure.key)))
             label = f"{figure.label}{_direction(figure)}" if n == 0 else ""
             lines.append(f"| {label} | {server} | {_cell(value, figure)} | {to_pycrdt} | {to_relay} |")
+    return lines
+
+
+def variants_table(workload: str, summary: Mapping[str, Mapping[str, Summary | None]]) -> list[str]:
+    """Markdown rows: each variant server's figures divided by those of the hub it varies, run in the same
+    invocation; empty when no variant ran with its base."""
+    pairs = [(variant, base) for variant, base in VARIANTS.items() if variant in summary and base in summary]
+    if not pairs:
+        return []
+    lines = ["| figure | variant ÷ base | variant | base | ratio |", "|---|---|---:|---:|---:|"]
+    for figure in FIGURES[workload]:
+        if figure.higher_is_better is None:
+            continue
+        for variant, base in pairs:
+            value, reference = summary[variant].get(figure.key), summary[base].get(figure.key)
+            if value is None or reference is None:
+                continue
+            lines.append(f"| {figure.label}{_direction(figure)} | {variant} ÷ {base} | "
+                         f"{_number(value.median, figure.decimals)} | {_number(reference.median, figure.decimals)} | "
+                         f"{_ratio_cell(ratio(value, reference))} |")
     return lines
 
 

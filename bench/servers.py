@@ -40,19 +40,29 @@ RELAY = "raw-relay"
 ALL_SERVERS = (FIELDSYNC_SQLITE, FIELDSYNC_POSTGRES, PYCRDT_MEMORY, PYCRDT_SQLITE, RELAY)
 #: The hub with FIELDSYNC_METRICS=off, named with --servers only: what metrics cost, in the same run.
 METRICS_OFF = {"fieldsync-sqlite-metrics-off": FIELDSYNC_SQLITE, "fieldsync-postgres-metrics-off": FIELDSYNC_POSTGRES}
-KNOWN_SERVERS = (*ALL_SERVERS, *METRICS_OFF)
-FIELDSYNC = (FIELDSYNC_SQLITE, FIELDSYNC_POSTGRES, *METRICS_OFF)
+#: The hub with FIELDSYNC_WS_DEFLATE=on and clients offering permessage-deflate, named with --servers only: what
+#: compression costs, in the same run. The plain labels' clients never offer it, whatever the hub's default.
+DEFLATE = {"fieldsync-sqlite-deflate": FIELDSYNC_SQLITE, "fieldsync-postgres-deflate": FIELDSYNC_POSTGRES}
+#: Each variant label: the hub it varies, and what it sets.
+VARIANTS = {**METRICS_OFF, **DEFLATE}
+_VARIANT_ENV = {**{label: {"FIELDSYNC_METRICS": "off"} for label in METRICS_OFF},
+                **{label: {"FIELDSYNC_WS_DEFLATE": "on"} for label in DEFLATE}}
+KNOWN_SERVERS = (*ALL_SERVERS, *VARIANTS)
+FIELDSYNC = (FIELDSYNC_SQLITE, FIELDSYNC_POSTGRES, *VARIANTS)
 
 POSTGRES_ADMIN_URL = os.environ.get("BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 JWT_SECRET = "fieldsync-bench-secret-0123456789abcdef-0123456789"
 TENANT = "bench"
 
 #: Hub settings for every benchmark run. The rate limits are raised so that the benchmark measures the
-#: hub rather than its per-device limiter; documents unload 2 s after their last subscriber leaves (30 s
-#: by default) so the cold catch-up and the reconnect storm need not wait half a minute per run.
+#: hub rather than its per-device limiter, and so is the limit of sockets one address may have waiting for
+#: their first Auth (the generator opens up to 100 at once, all from 127.0.0.1); documents unload 2 s after
+#: their last subscriber leaves (30 s by default) so the cold catch-up and the reconnect storm need not wait
+#: half a minute per run.
 HUB_ENV = {
     "FIELDSYNC_MESSAGES_PER_SECOND": "1000000",
     "FIELDSYNC_MESSAGE_BURST": "1000000",
+    "FIELDSYNC_MAX_UNAUTHENTICATED_PER_ADDRESS": "1000000",
     "FIELDSYNC_IDLE_UNLOAD_SECONDS": "2",
     "FIELDSYNC_LOG_LEVEL": "warning",
 }
@@ -84,6 +94,7 @@ class Target:
     base_url: str
     secret: str | None = None
     sync: bool = True  # False for the relay: no y-protocol handshake, just its hello
+    deflate: bool = False  # clients offer permessage-deflate (the server decides whether it is used)
 
     def url(self, document: str) -> str:
         """The socket URL for ``document`` (y-websocket names the document by the path)."""
@@ -194,8 +205,8 @@ def postgres_available() -> str | None:
 
 
 def store_of(label: str) -> str:
-    """The fieldsync server a label runs on the same store as (itself, or what a metrics-off label varies)."""
-    return METRICS_OFF.get(label, label)
+    """The fieldsync server a label runs on the same store as (itself, or what a variant label varies)."""
+    return VARIANTS.get(label, label)
 
 
 @contextmanager
@@ -233,9 +244,10 @@ def running(label: str, *, timeout: float = 60) -> Iterator[Server]:
             assert database_url is not None
             env = _environment({**HUB_ENV, "FIELDSYNC_PORT": str(port), "FIELDSYNC_DATABASE_URL": database_url,
                                 "FIELDSYNC_JWT_SECRET": JWT_SECRET, "FIELDSYNC_SECRET_FILE": str(workdir / "secret"),
-                                **({"FIELDSYNC_METRICS": "off"} if label in METRICS_OFF else {})})
+                                **_VARIANT_ENV.get(label, {})})
             command = [python, "-m", "server", "serve"]
-            target = Target(label, "hocuspocus", f"ws://127.0.0.1:{port}/sync", secret=JWT_SECRET)
+            target = Target(label, "hocuspocus", f"ws://127.0.0.1:{port}/sync", secret=JWT_SECRET,
+                            deflate=label in DEFLATE)
         elif label in (PYCRDT_MEMORY, PYCRDT_SQLITE):
             env = _environment({})
             command = [python, "-m", "bench.pycrdt_server", "--port", str(port)]

@@ -57,6 +57,7 @@ _SERVER_VARIABLES = {
     "admin_token": "FIELDSYNC_ADMIN_TOKEN",
     "report_sla": "FIELDSYNC_REPORT_SLA",
     "cache_url": "FIELDSYNC_CACHE_URL",
+    "ws_deflate": "FIELDSYNC_WS_DEFLATE",
 }
 #: Optional settings where an empty variable means "unset" (common in compose files).
 _OPTIONAL = frozenset({"redis_url", "jwt_secret", "jwt_public_key", "jwks_url", "jwt_audience", "jwt_issuer",
@@ -158,6 +159,11 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     """Redis for the REST API's cache (``FIELDSYNC_CACHE_URL``, ``redis://host:6379/0``); unset: in process, right
     for one hub node only."""
 
+    ws_deflate: str = "off"
+    """``on`` or ``off`` (``FIELDSYNC_WS_DEFLATE``): whether ``/sync`` accepts the ``permessage-deflate``
+    extension (RFC 7692) when a client offers it. A client that does not offer it is served uncompressed
+    either way. Off by default: see the README's configuration section for what it costs."""
+
     report_sla: str = DEFAULT_SLA
     """Service levels of the open-ages report (``FIELDSYNC_REPORT_SLA``): ``<type>.<STATUS>=<hours>h``, comma-separated."""
 
@@ -194,6 +200,8 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
             raise ConfigError(f"FIELDSYNC_LOG_FORMAT must be one of {', '.join(LOG_FORMATS)}, got {self.log_format!r}")
         if self.metrics not in SWITCHES:
             raise ConfigError(f"FIELDSYNC_METRICS must be on or off, got {self.metrics!r}")
+        if self.ws_deflate not in SWITCHES:
+            raise ConfigError(f"FIELDSYNC_WS_DEFLATE must be on or off, got {self.ws_deflate!r}")
         if self.metrics_port is not None and not 1 <= self.metrics_port <= 65535:
             raise ConfigError(f"FIELDSYNC_METRICS_PORT must be between 1 and 65535, got {self.metrics_port}")
         if self.metrics_port is not None and self.metrics_port == self.port:
@@ -289,7 +297,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             continue
         if name in ("port", "metrics_port"):
             values[name] = _parse(variable, raw, int)
-        elif name in ("log_level", "log_format", "metrics"):
+        elif name in ("log_level", "log_format", "metrics", "ws_deflate"):
             values[name] = raw.lower()
         elif name == "jwt_algorithms":
             values[name] = tuple(part.strip().upper() for part in raw.split(",") if part.strip())

@@ -131,7 +131,8 @@ def run_serve(settings: Settings) -> int:
             http=handshake_protocol(settings.hub.handshake_timeout_seconds),  # half-sent upgrades are dropped
             ws="websockets-sansio",
             ws_max_size=settings.hub.max_frame_bytes * 4,
-            ws_per_message_deflate=False,
+            # negotiated only with a client that offers it; the limit above applies to the inflated message
+            ws_per_message_deflate=settings.ws_deflate == "on",
             lifespan="on",
             timeout_graceful_shutdown=10,
         )

@@ -23,13 +23,13 @@ from sync.store.tables import Base, updates
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 TABLES = {"documents", "updates", "projections", "devices", "conflicts"}
-HEAD = "0005"
+HEAD = "0006"
 INDEXES = {
     "updates": {"ix_updates_tenant_name_id"},
     "projections": {
         "ix_projections_tenant_type_status", "ix_projections_tenant_assignee", "ix_projections_tenant_updated_at",
-        "ix_projections_tenant_seq", "ix_projections_tenant_type_due_at", "ix_projections_tenant_team",
-        "ix_projections_tenant_name",
+        "ix_projections_tenant_seq", "ix_projections_tenant_type_due_at_name", "ix_projections_tenant_team",
+        "ix_projections_tenant_name", "ix_projections_tenant_due_at_name",
     },
     "conflicts": {"ix_conflicts_tenant_status_needs_review", "ix_conflicts_tenant_name"},
 }

@@ -19,6 +19,8 @@ from server.api.errors import BadParameter
 __all__ = ["decode_cursor", "encode_cursor", "fingerprint"]
 
 _MAX_CHARS = 2048
+#: The sorts whose positions are instants; every other sort's are strings.
+_TIME_SORTS = ("updated_at", "due_at")
 
 
 def fingerprint(filters: dict[str, Any]) -> str:
@@ -50,6 +52,8 @@ def decode_cursor(cursor: str, sort: str, filters: str) -> tuple[Any, str]:
                 raise ValueError
         if not isinstance(name, str) or not isinstance(key, str | datetime):
             raise ValueError
+        if isinstance(key, datetime) != (sort.lstrip("-") in _TIME_SORTS):
+            raise ValueError  # a position of another kind than the sort's values
     except (binascii.Error, ValueError, KeyError, TypeError, UnicodeDecodeError):
         raise BadParameter("cursor", "not a cursor this API gave") from None
     if data.get("o") != sort or data.get("f") != filters:

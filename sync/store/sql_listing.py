@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, desc, false, func, literal, not_, or_, select
+from sqlalchemy import ColumnElement, Select, and_, case, desc, false, func, literal, not_, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from conflict import LIFECYCLES, RECORD_TYPES
@@ -26,8 +26,7 @@ _SORT_KEYS: dict[str, ColumnElement[Any]] = {
     "name": projections.c.name,
     "status": func.coalesce(projections.c.status, ""),
     "assignee": func.coalesce(projections.c.assignee, ""),
-    "due_at": func.coalesce(projections.c.due_at, literal(_NO_DUE, UtcDateTime())),
-}
+}  # due_at: by parts, see ``_due_sections``
 _REPORT_COLUMNS = (
     projections.c.name, projections.c.type, projections.c.status, projections.c.assignee, projections.c.due_at,
     projections.c.status_since, projections.c.amount,
@@ -51,24 +50,19 @@ class ListingQueries:
     ) -> list[ListedRecord]:
         if limit < 1:
             raise ValueError("limit must be at least 1")
-        key = _SORT_KEYS[order.column]
-        query = select(*(projections.c[name] for name in _COLUMNS), key.label("sort_key")).where(
+        query = select(*(projections.c[name] for name in _COLUMNS)).where(
             projections.c.tenant == tenant, *_conditions(where)
         )
-        if after is not None:
-            value, name = after
-            if order.column == "name":
-                query = query.where(projections.c.name < name if order.descending else projections.c.name > name)
-            elif order.descending:
-                query = query.where(or_(key < value, and_(key == value, projections.c.name < name)))
-            else:
-                query = query.where(or_(key > value, and_(key == value, projections.c.name > name)))
-        if order.descending:
-            query = query.order_by(desc(key), desc(projections.c.name))
+        if order.column == "due_at":
+            queries = _due_sections(query, order.descending, after)
         else:
-            query = query.order_by(key, projections.c.name)
+            queries = [_keyset(query, _SORT_KEYS[order.column], order.descending, after)]
+        rows: list[Any] = []
         async with self._transaction("list_records") as conn:
-            rows = (await conn.execute(query.limit(limit))).all()
+            for section in queries:
+                rows += (await conn.execute(section.limit(limit - len(rows)))).all()
+                if len(rows) >= limit:
+                    break
         return [
             ListedRecord(Projection(**{name: row._mapping[name] for name in _COLUMNS}), _sort_value(row.sort_key))
             for row in rows
@@ -146,6 +140,51 @@ class ListingQueries:
         )
         async with self._transaction("update_times") as conn:
             return list((await conn.execute(query)).scalars())
+
+
+def _keyset(query: Select[Any], key: ColumnElement[Any], descending: bool, after: tuple[Any, str] | None) -> Select[Any]:
+    """``query`` in (``key``, name) order, continued after position ``after``."""
+    name = projections.c.name
+    query = query.add_columns(key.label("sort_key"))
+    if after is not None:
+        value, last = after
+        if key is name:
+            query = query.where(name < last if descending else name > last)
+        elif descending:
+            query = query.where(or_(key < value, and_(key == value, name < last)))
+        else:
+            query = query.where(or_(key > value, and_(key == value, name > last)))
+    return query.order_by(desc(key), desc(name)) if descending else query.order_by(key, name)
+
+
+def _due_sections(query: Select[Any], descending: bool, after: tuple[Any, str] | None) -> list[Select[Any]]:
+    """The ``due_at`` order, ``(coalesce(due_at, _NO_DUE), name)``, as up to three queries read in turn.
+
+    Sorting on the ``coalesce`` itself makes the database sort every matching row for each page, since no
+    index holds that expression. Split at ``_NO_DUE``, each part is ordered by what an index on ``due_at``
+    holds: due before ``_NO_DUE`` (by ``due_at``, then name), none or exactly ``_NO_DUE`` (one key: by name),
+    due after it (by ``due_at``, then name). Positions, keys and the order are those of the ``coalesce``, so
+    cursors made before this split continue where they stopped; parts wholly before the position are not read.
+    """
+    due, name = projections.c.due_at, projections.c.name
+    value, last = after if after is not None else (None, "")
+    if value is not None and not isinstance(value, datetime):
+        raise ValueError("a due_at position must be a datetime")
+    undated = query.where(or_(due.is_(None), due == _NO_DUE)).add_columns(
+        literal(_NO_DUE, UtcDateTime()).label("sort_key")
+    )
+    if value == _NO_DUE:
+        undated = undated.where(name < last if descending else name > last)
+    undated = undated.order_by(desc(name) if descending else name)
+    before = _keyset(query.where(due < _NO_DUE), due, descending, after)
+    beyond = _keyset(query.where(due > _NO_DUE), due, descending, after)
+    if not descending:
+        return [section for section, reached in ((before, value is None or value < _NO_DUE),
+                                                 (undated, value is None or value <= _NO_DUE),
+                                                 (beyond, True)) if reached]
+    return [section for section, reached in ((beyond, value is None or value > _NO_DUE),
+                                             (undated, value is None or value >= _NO_DUE),
+                                             (before, True)) if reached]
 
 
 def _conditions(where: RecordFilter) -> list[ColumnElement[bool]]:

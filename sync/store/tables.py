@@ -93,7 +93,9 @@ class ProjectionRow(Base):
         Index("ix_projections_tenant_assignee", "tenant", "assignee"),
         Index("ix_projections_tenant_updated_at", "tenant", "updated_at"),
         Index("ix_projections_tenant_seq", "tenant", "seq"),
-        Index("ix_projections_tenant_type_due_at", "tenant", "type", "due_at"),
+        # the listing's due_at order (name breaks ties), of one record type and of all of them
+        Index("ix_projections_tenant_type_due_at_name", "tenant", "type", "due_at", "name"),
+        Index("ix_projections_tenant_due_at_name", "tenant", "due_at", "name"),
         Index("ix_projections_tenant_team", "tenant", "team"),
         Index("ix_projections_tenant_name", "tenant", "name"),
     )

@@ -158,6 +158,7 @@ async def test_node_set_is_seen_by_python_client(node_bin, hub):
     assert result.payload.get("ok") is True, result.describe()
     assert result.payload["record"]["phase"] == "IN_PROGRESS", result.describe()
     assert result.payload.get("scope") == "read-write", result.describe()
+    assert result.payload.get("extensions") == "", "by default the hub declines ws's permessage-deflate offer"
     # Every change the provider sent was acknowledged with SyncStatus(true).
     assert result.payload.get("unsyncedChanges") == 0, result.describe()
     assert result.payload["syncStatus"]["refused"] == 0, result.describe()
@@ -275,3 +276,33 @@ async def test_bad_token_is_permission_denied(node_bin, hub):
     assert result.payload.get("error") == "permission-denied", result.describe()
     assert isinstance(result.payload.get("reason"), str), result.describe()
     assert result.payload["record"] == {}, result.describe()
+
+
+@pytest.mark.hub_env(FIELDSYNC_WS_DEFLATE="on")
+async def test_a_stock_provider_syncs_over_permessage_deflate_when_the_hub_accepts_it(node_bin, hub):
+    """Node's ws offers permessage-deflate by default: with the hub accepting it, the provider's frames
+    and the hub's (initial sync and live updates) all travel compressed, and nothing else changes."""
+    document = "work_order:WO-6"
+    token = hub.token(sub="u1", tenant="acme", device="node-1", roles=("technician",))
+    result = await run_node(node_bin, hub.ws_url, token, document, "set", "phase", "IN_PROGRESS")
+    assert result.returncode == EXIT_OK, result.describe()
+    assert result.payload.get("extensions") == "permessage-deflate", result.describe()
+    assert result.payload.get("unsyncedChanges") == 0, result.describe()
+    assert result.payload["syncStatus"]["refused"] == 0, result.describe()
+
+    py_token = hub.token(sub="u2", tenant="acme", device="py-1", roles=("technician",))
+    async with HubClient.connect(hub.ws_url, compression=None) as c:  # an uncompressed peer on the same room
+        await c.open(document, py_token)
+        await c.wait_for(document, _has("phase", "IN_PROGRESS"), timeout=10)
+        proc = await _spawn(node_bin, hub.ws_url, token, document, "wait", "phase", "DONE", "--timeout", "15")
+        try:
+            head = await _read_until_synced(proc)
+            assert await c.set_fields(document, {"phase": "DONE"})
+            live = await _collect(proc, head)
+        finally:
+            if proc.returncode is None:
+                proc.kill()
+                await proc.wait()
+    assert live.returncode == EXIT_OK, live.describe()
+    assert live.payload.get("extensions") == "permessage-deflate", live.describe()
+    assert live.payload["record"]["phase"] == "DONE", live.describe()

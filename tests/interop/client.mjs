@@ -301,15 +301,17 @@ function onFrameSeen() {
 async function finish(code, payload) {
   if (finished) return;
   finished = true;
+  const socket = websocketProvider.webSocket;
   const line = JSON.stringify({
     ...payload,
+    // what the handshake negotiated: "permessage-deflate" when the hub accepted ws's offer, "" when it did not
+    extensions: socket?.extensions ?? null,
     record: record.toJSON(),
     ...(opts.edit ? { roots: touchedRoots() } : {}),
     scope: provider.authorizedScope ?? null,
     unsyncedChanges: provider.unsyncedChanges,
     syncStatus: { applied: stats.syncStatusTrue, refused: stats.syncStatusFalse },
   });
-  const socket = websocketProvider.webSocket;
   try {
     provider.destroy();
     websocketProvider.destroy();

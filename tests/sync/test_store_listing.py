@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import random
+import re
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 import pytest
+from sqlalchemy import event
 
 from sync.store import LISTING_SORTS, LogEntry, Projection, RecordFilter, RecordOrder, SqlStore
 from sync.store.columns import derived_columns
@@ -208,3 +211,77 @@ async def test_report_groups_count_and_sum_per_type_status_and_assignee(store: S
     assert await store.report_groups(TENANT, types=[], now=T0, cutoffs={}) == []
     with pytest.raises(ValueError):
         await store.report_groups(TENANT, types=["work_order"], now=datetime(2026, 1, 1), cutoffs={})
+
+
+#: Where a record without a due time sorts (``sync.store.sql_listing``): its position, and the edge of the parts.
+NO_DUE = datetime(9999, 12, 31, tzinfo=UTC)
+
+
+@pytest.mark.parametrize("descending", [False, True], ids=["ascending", "descending"])
+async def test_due_at_pages_cross_from_dated_to_undated_records_exactly_once(store: SqlStore, descending: bool) -> None:
+    """Records with and without a due time, and due times at and beyond the position of none, in one order."""
+    dues = [T0, T0, T0 + timedelta(hours=1), None, None, NO_DUE, NO_DUE + timedelta(hours=5), None, T0 - timedelta(1)]
+    await store.save_projections([work_order(i, due=due) for i, due in enumerate(dues)])
+    key = {f"work_order:WO-{i}": (due or NO_DUE) for i, due in enumerate(dues)}
+    expected = sorted(key, key=lambda name: (key[name], name), reverse=descending)
+    order = RecordOrder("due_at", descending)
+
+    whole = await store.list_records(TENANT, RecordFilter(), order, limit=100)
+    assert [(listed.projection.name, listed.key) for listed in whole] == [(name, key[name]) for name in expected]
+    for size in (1, 2, 3, 4):
+        assert await walk(store, order, size=size) == expected, f"pages of {size}"
+    undated = "work_order:WO-4"  # a cursor ending on a record without a due time continues by name among them
+    after = await store.list_records(TENANT, RecordFilter(), order, after=(NO_DUE, undated), limit=100)
+    assert [listed.projection.name for listed in after] == expected[expected.index(undated) + 1:]
+    with pytest.raises(ValueError):
+        await store.list_records(TENANT, RecordFilter(), order, after=("not a time", undated))
+
+
+@pytest.mark.parametrize(("where", "index"), [
+    (RecordFilter(type="work_order", due_before=T0 + timedelta(hours=40)), "ix_projections_tenant_type_due_at_name"),
+    (RecordFilter(), "ix_projections_tenant_due_at_name"),
+], ids=["one-type", "every-type"])
+async def test_a_due_at_page_reads_an_index_in_its_order_instead_of_sorting(
+    store: SqlStore, where: RecordFilter, index: str
+) -> None:
+    """What ``GET /api/records?type=work_order&due_before=...&sort=due_at`` (and without a type) runs: a range
+    of an index holding (due_at, name) in order, never a sort, not even of the records sharing a due time."""
+    rows = [work_order(i, due=T0 + timedelta(hours=i % 50)) for i in range(3000)]  # 60 records per due time
+    rows += [claim(i) for i in range(1000)]
+    for start in range(0, len(rows), 1000):
+        await store.save_projections(rows[start:start + 1000])
+    dialect, lines = await plans(store, lambda: store.list_records(TENANT, where, RecordOrder("due_at"), limit=51))
+    plan = "\n".join(lines)
+
+    assert index in plan, plan
+    if dialect == "sqlite":
+        assert "TEMP B-TREE" not in plan, plan
+    else:
+        assert not re.search(r"\bSort\b", plan), plan
+
+
+async def plans(store: SqlStore, call: Callable[[], Awaitable[object]]) -> tuple[str, list[str]]:
+    """The dialect, and the database's plan of each listing statement ``call`` runs on ``store``."""
+    engine = store._engine  # the store's own engine: the statements it really sends
+    assert engine is not None
+    statements: list[tuple[str, Any]] = []
+
+    def seen(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> None:
+        if "FROM projections" in statement:
+            statements.append((statement, parameters))
+
+    event.listen(engine.sync_engine, "before_cursor_execute", seen)
+    try:
+        await call()
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", seen)
+    assert statements
+    found = []
+    async with engine.connect() as conn:
+        if engine.dialect.name == "postgresql":
+            await conn.exec_driver_sql("ANALYZE projections")  # what autovacuum does after a bulk load
+        for statement, parameters in statements:
+            explain = "EXPLAIN QUERY PLAN " if engine.dialect.name == "sqlite" else "EXPLAIN "
+            result = await conn.exec_driver_sql(explain + statement, parameters)
+            found += [" ".join(str(column) for column in row) for row in result]
+    return engine.dialect.name, found

@@ -199,6 +199,8 @@ BAD_LIST_PARAMS = [
     ({"team": "t" * 201}, "team"),
     ({"cursor": "!!!"}, "cursor"),
     ({"cursor": base64.urlsafe_b64encode(b"[1]").decode()}, "cursor"),
+    ({"sort": "due_at", "cursor": base64.urlsafe_b64encode(b'{"o":"due_at","f":"","k":"soon","n":"a"}').decode()},
+     "cursor"),
 ]
 
 
