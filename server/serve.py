@@ -128,7 +128,7 @@ def run_serve(settings: Settings) -> int:
             port=settings.port,
             log_level=settings.log_level,
             log_config=None,  # keep server.logs' configuration: uvicorn only sets its loggers' levels
-            http=handshake_protocol(settings.hub.handshake_timeout_seconds),  # half-sent upgrades are dropped
+            http=handshake_protocol(settings.hub.handshake_timeout_seconds),  # half-sent requests are dropped
             ws="websockets-sansio",
             ws_max_size=settings.hub.max_frame_bytes * 4,
             ws_per_message_deflate=False,

@@ -43,7 +43,9 @@ class HubConfig(msgspec.Struct, kw_only=True, frozen=True):
     """Connections from one client address that have not authenticated a document yet; more are closed (4429)."""
 
     handshake_timeout_seconds: float = 10.0
-    """A TCP connection whose HTTP upgrade request is not complete within this time is dropped."""
+    """A TCP connection whose HTTP request (the upgrade, or any later request on a kept-alive connection, headers
+    and body) is not complete within this time is dropped: the first from the connection's opening, a later one
+    from its first byte."""
 
     max_document_bytes: int = 16 * 1024 * 1024
     """Stored size of one document (snapshot plus log since the last compaction) a write may take it to; a write
