@@ -132,6 +132,10 @@ def run_serve(settings: Settings) -> int:
             ws="websockets-sansio",
             ws_max_size=settings.hub.max_frame_bytes * 4,
             ws_per_message_deflate=False,
+            # the client address (server/ws.py counts it per address) comes from X-Forwarded-For only on
+            # connections from a trusted proxy; uvicorn's own default would trust 127.0.0.1 and ::1
+            proxy_headers=bool(settings.trusted_proxies),
+            forwarded_allow_ips=list(settings.trusted_proxies),
             lifespan="on",
             timeout_graceful_shutdown=10,
         )
