@@ -37,7 +37,12 @@ class HubConfig(msgspec.Struct, kw_only=True, frozen=True):
 
     max_held_bytes: int = 128 * 1024
     """Bytes one connection may have held while documents wait for their Auth (each held frame counts its size
-    plus 64); more are refused with ``queue_full``. Kept low: a socket that has not authenticated costs little."""
+    plus 64), until it has authenticated a document; more are refused with ``queue_full``. Kept low: a socket
+    that has not authenticated costs little."""
+
+    max_held_bytes_authenticated: int = 1024 * 1024
+    """The same bound once the connection has authenticated a document for a verified device (never less than
+    ``max_held_bytes``): room for the step 1s of a reconnect of 2,000 documents (a step 1 costs about 100)."""
 
     max_unauthenticated_per_address: int = 64
     """Connections from one client address that have not authenticated a document yet; more are closed (4429)."""
@@ -95,6 +100,7 @@ class HubConfig(msgspec.Struct, kw_only=True, frozen=True):
     def __post_init__(self) -> None:
         for field in ("max_frame_bytes", "max_documents_per_connection", "message_burst", "control_messages_per_minute",
                       "send_queue_frames", "send_queue_bytes", "pending_frames_per_document", "max_held_bytes",
+                      "max_held_bytes_authenticated",
                       "max_unauthenticated_per_address", "max_document_bytes", "max_awareness_bytes_per_connection",
                       "max_awareness_bytes_per_document", "projection_text_chars", "compaction_threshold", "group_commit_max_batch",
                       "max_scopes_per_connection", "rejected_writes_per_hour"):
