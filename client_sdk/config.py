@@ -32,6 +32,11 @@ class SyncConfig:
     """Seconds before a provider's token expires at which the next one is asked for (a fixed token is never)."""
     client_name: str = "fieldsync-client-sdk"
     """Sent with every Auth, for the hub's logs."""
+    held_before_auth_bytes: int = 64 * 1024
+    """Bytes of step 1s (each its state vector, name and 64) sent for documents whose Auth is unanswered, until
+    the hub has authenticated one document on the connection: it holds them meanwhile, within a small budget
+    for sockets nobody has authenticated yet (``FIELDSYNC_MAX_HELD_BYTES``, 128 KiB by default), and refuses
+    more (``queue_full``). A larger reconnect opens the rest as soon as the first document is authenticated."""
 
     def __post_init__(self) -> None:
         if not 0 < self.backoff_base <= self.backoff_cap:
@@ -47,3 +52,5 @@ class SyncConfig:
             raise ValueError("token_refresh_margin must not be negative")
         if self.max_inflight_per_document < 1:
             raise ValueError("max_inflight_per_document must be at least 1")
+        if self.held_before_auth_bytes < 1:
+            raise ValueError("held_before_auth_bytes must be at least 1")

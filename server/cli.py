@@ -69,6 +69,8 @@ VARIABLE_HELP = {
     "FIELDSYNC_ADMIN_TOKEN": "an admin JWT (role admin) that `fieldsync admin` sends",
     "FIELDSYNC_CACHE_URL": "Redis for the REST API's cache, redis://host:6379/0 (unset: in process, one node only)",
     "FIELDSYNC_WS_DEFLATE": "on or off (default): accept permessage-deflate on /sync when a client offers it",
+    "FIELDSYNC_TRUSTED_PROXIES": "load balancers' addresses or networks, comma-separated: only their X-Forwarded-For "
+                                 "names the client (unset: the header is ignored)",
     "FIELDSYNC_REPORT_SLA": "service levels of the open-ages report, <type>.<STATUS>=<hours>h, comma-separated",
 }
 SERVE_READS = tuple(variable for variable in VARIABLE_HELP if variable != "FIELDSYNC_ADMIN_TOKEN")

@@ -7,6 +7,7 @@ variable is refused, so a typo never falls back silently to a default; only name
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import os
 from collections.abc import Mapping
@@ -58,11 +59,13 @@ _SERVER_VARIABLES = {
     "report_sla": "FIELDSYNC_REPORT_SLA",
     "cache_url": "FIELDSYNC_CACHE_URL",
     "ws_deflate": "FIELDSYNC_WS_DEFLATE",
+    "trusted_proxies": "FIELDSYNC_TRUSTED_PROXIES",
 }
 #: Optional settings where an empty variable means "unset" (common in compose files).
 _OPTIONAL = frozenset({"redis_url", "jwt_secret", "jwt_public_key", "jwks_url", "jwt_audience", "jwt_issuer",
                        "jwt_algorithms", "jwt_tenant_claim", "jwt_device_claim", "jwt_roles_claim", "jwt_teams_claim",
-                       "log_format", "metrics_token", "metrics_port", "admin_token", "cache_url"})
+                       "log_format", "metrics_token", "metrics_port", "admin_token", "cache_url",
+                       "trusted_proxies"})
 #: The token algorithms the hub can verify, and the key each needs.
 TOKEN_ALGORITHMS = ("HS256", "RS256", "ES256")
 LOG_FORMATS = ("json", "text")
@@ -164,6 +167,14 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     extension (RFC 7692) when a client offers it. A client that does not offer it is served uncompressed
     either way. Off by default: see the README's configuration section for what it costs."""
 
+    trusted_proxies: tuple[str, ...] = ()
+    """Addresses and networks of the load balancers or reverse proxies in front of the hub
+    (``FIELDSYNC_TRUSTED_PROXIES``, comma-separated, such as ``10.0.0.0/8,192.168.4.7``). Only a connection from
+    one of them has its client address taken from ``X-Forwarded-For`` (the right-most address there that is
+    not itself a trusted proxy); from anyone else the header is ignored. The client address is what
+    ``FIELDSYNC_MAX_UNAUTHENTICATED_PER_ADDRESS`` counts and what the access log shows. Empty: no proxy is
+    trusted, every connection is its peer's address."""
+
     report_sla: str = DEFAULT_SLA
     """Service levels of the open-ages report (``FIELDSYNC_REPORT_SLA``): ``<type>.<STATUS>=<hours>h``, comma-separated."""
 
@@ -220,6 +231,7 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
             )
         _check_token_keys(self)
         claim_names(self)
+        _check_trusted_proxies(self.trusted_proxies)
 
 
 def claim_names(settings: Settings) -> ClaimNames:
@@ -252,6 +264,15 @@ def _check_token_keys(settings: Settings) -> None:
     if settings.jwt_secret is not None and "HS256" not in allowed:
         raise ConfigError(f"FIELDSYNC_JWT_SECRET is set, but FIELDSYNC_JWT_ALGORITHMS={named} leaves out HS256, "
                           f"the only algorithm it verifies; unset one of them")
+
+
+def _check_trusted_proxies(proxies: tuple[str, ...]) -> None:
+    """Every entry an IP address or network: uvicorn would take anything else as a literal never matched."""
+    for entry in proxies:
+        try:
+            ipaddress.ip_network(entry)
+        except ValueError as exc:
+            raise ConfigError(f"FIELDSYNC_TRUSTED_PROXIES: {entry!r} is not an IP address or network ({exc})") from None
 
 
 def variables() -> list[str]:
@@ -301,6 +322,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             values[name] = raw.lower()
         elif name == "jwt_algorithms":
             values[name] = tuple(part.strip().upper() for part in raw.split(",") if part.strip())
+        elif name == "trusted_proxies":
+            values[name] = tuple(part.strip() for part in raw.split(",") if part.strip())
         else:
             values[name] = raw
 

@@ -128,11 +128,15 @@ def run_serve(settings: Settings) -> int:
             port=settings.port,
             log_level=settings.log_level,
             log_config=None,  # keep server.logs' configuration: uvicorn only sets its loggers' levels
-            http=handshake_protocol(settings.hub.handshake_timeout_seconds),  # half-sent upgrades are dropped
+            http=handshake_protocol(settings.hub.handshake_timeout_seconds),  # half-sent requests are dropped
             ws="websockets-sansio",
             ws_max_size=settings.hub.max_frame_bytes * 4,
             # negotiated only with a client that offers it; the limit above applies to the inflated message
             ws_per_message_deflate=settings.ws_deflate == "on",
+            # the client address (server/ws.py counts it per address) comes from X-Forwarded-For only on
+            # connections from a trusted proxy; uvicorn's own default would trust 127.0.0.1 and ::1
+            proxy_headers=bool(settings.trusted_proxies),
+            forwarded_allow_ips=list(settings.trusted_proxies),
             lifespan="on",
             timeout_graceful_shutdown=10,
         )

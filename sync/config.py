@@ -37,13 +37,20 @@ class HubConfig(msgspec.Struct, kw_only=True, frozen=True):
 
     max_held_bytes: int = 128 * 1024
     """Bytes one connection may have held while documents wait for their Auth (each held frame counts its size
-    plus 64); more are refused with ``queue_full``. Kept low: a socket that has not authenticated costs little."""
+    plus 64), until it has authenticated a document; more are refused with ``queue_full``. Kept low: a socket
+    that has not authenticated costs little."""
+
+    max_held_bytes_authenticated: int = 1024 * 1024
+    """The same bound once the connection has authenticated a document for a verified device (never less than
+    ``max_held_bytes``): room for the step 1s of a reconnect of 2,000 documents (a step 1 costs about 100)."""
 
     max_unauthenticated_per_address: int = 64
     """Connections from one client address that have not authenticated a document yet; more are closed (4429)."""
 
     handshake_timeout_seconds: float = 10.0
-    """A TCP connection whose HTTP upgrade request is not complete within this time is dropped."""
+    """A TCP connection whose HTTP request (the upgrade, or any later request on a kept-alive connection, headers
+    and body) is not complete within this time is dropped: the first from the connection's opening, a later one
+    from its first byte."""
 
     max_document_bytes: int = 16 * 1024 * 1024
     """Stored size of one document (snapshot plus log since the last compaction) a write may take it to; a write
@@ -93,6 +100,7 @@ class HubConfig(msgspec.Struct, kw_only=True, frozen=True):
     def __post_init__(self) -> None:
         for field in ("max_frame_bytes", "max_documents_per_connection", "message_burst", "control_messages_per_minute",
                       "send_queue_frames", "send_queue_bytes", "pending_frames_per_document", "max_held_bytes",
+                      "max_held_bytes_authenticated",
                       "max_unauthenticated_per_address", "max_document_bytes", "max_awareness_bytes_per_connection",
                       "max_awareness_bytes_per_document", "projection_text_chars", "compaction_threshold", "group_commit_max_batch",
                       "max_scopes_per_connection", "rejected_writes_per_hour"):

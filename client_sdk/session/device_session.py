@@ -30,17 +30,14 @@ from collections.abc import Iterable
 from client_sdk.errors import AuthRejected, DeviceRevoked, ReplicaError
 from client_sdk.replica import ScopeChange
 from client_sdk.session.context import SessionContext
-from client_sdk.session.link import (
-    CLOSED, FLOWING, SERVED, TRANSITIONS, UNANSWERED, Link, LinkState, Refused, covers,
-)
+from client_sdk.session.link import CLOSED, FLOWING, SERVED, TRANSITIONS, UNANSWERED, Link, LinkState, Refused, covers
+from client_sdk.session.opening import Opening
 from client_sdk.session.refusals import BLOCKING_CODES, PASSING_CODES, TOKEN_CODES, denial_code
 from client_sdk.session.rejecting import LOST_ACCESS_CODES, RejectedWrites
 from client_sdk.session.scope_channel import ChannelState, ScopeChannel
 from client_sdk.state import DocumentSynced, SyncError
-from sync.protocol import (
-    EMPTY_UPDATE, Authenticated, AuthToken, Close, Frame, PermissionDenied, ProtocolError, Stateless, Sync, SyncStatus,
-    SyncStep,
-)
+from sync.protocol import EMPTY_UPDATE, Authenticated, AuthToken, Close, Frame, PermissionDenied, ProtocolError
+from sync.protocol import Stateless, Sync, SyncStatus, SyncStep
 from sync.protocol.codes import ErrorCode
 from sync.protocol.control import SCOPES_DOCUMENT, ErrorNotice, decode_control
 
@@ -61,6 +58,7 @@ class DeviceSession:
         self.scopes = ScopeChannel(ctx, open_documents=self._open, release_documents=self._release)
         self.rejecting = RejectedWrites(ctx, may_send=self._may_send)
         self.accepted = False  # the hub accepted the token for some document on this connection
+        self.opening = Opening(ctx.config.held_before_auth_bytes)  # how many documents open before that
 
     # -- what the client asks ----------------------------------------------------------------------
 
@@ -169,16 +167,15 @@ class DeviceSession:
             self.links.setdefault(name, Link(name))
 
     async def _open(self, names: Iterable[str]) -> None:
-        """Queue ``names``, then send the Auth and step 1 of every queued document, all in one go."""
+        """Queue ``names``, then send the Auth and step 1 of every queued document the hub may hold, in one go."""
         self._queue(names)
         queued = [name for name, link in self.links.items() if link.state is LinkState.QUEUED]
         if not queued:
             return
         vectors = await self.replica.state_vectors(queued)
-        for name in queued:
-            link = self.links.get(name)
-            if link is None or link.state is not LinkState.QUEUED:
-                continue  # the await let another call open or release it meanwhile
+        queued = [name for name in queued if (link := self.links.get(name)) and link.state is LinkState.QUEUED]
+        for name in self.opening.choose(queued, vectors):  # the await let another call open or release some
+            link = self.links[name]
             link.move(LinkState.AUTHENTICATING)
             self._send_auth(link)
             self.ctx.conn.send(Sync(name, SyncStep.STEP1, vectors[name]))
@@ -272,6 +269,8 @@ class DeviceSession:
         if isinstance(frame, Authenticated) and not self.accepted:
             self.accepted = True  # a good token: the documents refused ``forbidden`` are about their records
             self.ctx.wake.set()
+        if self.opening.answered(frame):
+            self.ctx.wake.set()  # an Auth answered: the hub holds less for this socket, the loop opens more
         if document == SCOPES_DOCUMENT:
             await self.scopes.handle(frame)
             return

@@ -60,7 +60,7 @@ class Session:
             hub.scopes, self, self.replies, allowed=lambda: self._control_allowed(SCOPES_DOCUMENT), spawn=self._spawn,
             limit=hub.config.max_scopes_per_connection,
         )
-        self._held = HeldBytes(hub.config.max_held_bytes)
+        self._held = HeldBytes(hub.config.max_held_bytes, hub.config.max_held_bytes_authenticated)
         self._group: asyncio.TaskGroup | None = None
         self.access = AccessKeeper(self.links, hub.gate, hub.rejections, self.replies, send=self.send,
                                    deny=self._deny, spawn=self._spawn)
@@ -210,7 +210,7 @@ class Session:
         link.held.append(frame)
 
     def _refuse_held(self, frame: Frame) -> None:
-        limit = self.config.max_held_bytes
+        limit = self._held.limit
         self.replies.refuse(frame, LimitExceeded(ErrorCode.QUEUE_FULL, f"too many frames (or over {limit} bytes) before authentication"))
 
     # -- authentication ----------------------------------------------------------------------------
@@ -255,6 +255,7 @@ class Session:
         if self.principal is None:
             # from now on the device's shared budget applies, charged with what this socket already spent
             self.principal = principal
+            self._held.authenticated()  # a verified device's reconnect may hold more step 1s than a stranger
             device_bucket = self.hub.device_limits.bucket(principal.tenant, principal.device)
             device_bucket.charge(self.bucket.used)
             control_bucket = self.hub.control_limits.bucket(principal.tenant, principal.device)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import re
 import statistics
 import time
 
@@ -106,6 +107,57 @@ async def test_a_half_sent_upgrade_is_dropped(hub: HubProcess) -> None:
         started = time.monotonic()
         assert await asyncio.wait_for(reader.read(), 10) == b"", "the hub closed the connection"
         assert time.monotonic() - started < 5
+    finally:
+        writer.close()
+
+
+async def read_response(reader: asyncio.StreamReader) -> bytes:
+    """One whole HTTP response: its head, then the body its Content-Length announces."""
+    head = await reader.readuntil(b"\r\n\r\n")
+    length = re.search(rb"(?im)^content-length:\s*(\d+)", head)
+    return head + await reader.readexactly(int(length.group(1)) if length else 0)
+
+
+KEEP_ALIVE = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: keep-alive\r\n\r\n"
+#: A request whose body never finishes arriving: an anonymous caller's body is read before its token is checked.
+DRIBBLED_BODY = (b"POST /admin/documents/compact HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                 b"Content-Length: 4096\r\n\r\n{\"document\": \"", b"x")
+
+
+@pytest.mark.parametrize(("answered", "request_start", "dribble"), [
+    pytest.param(KEEP_ALIVE, b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n", b"X-Slow: still coming\r\n",
+                 id="next-request-headers"),
+    pytest.param(KEEP_ALIVE, *DRIBBLED_BODY, id="next-request-body"),
+    pytest.param(b"", *DRIBBLED_BODY, id="first-request-body"),
+])
+@pytest.mark.hub_env(FIELDSYNC_HANDSHAKE_TIMEOUT_SECONDS=1)
+async def test_a_request_dribbled_on_an_http_connection_is_dropped(
+    hub: HubProcess, answered: bytes, request_start: bytes, dribble: bytes
+) -> None:
+    """Every request, not only a connection's first, must arrive whole (body included) within the timeout."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", hub.port)
+    try:
+        if answered:  # a request answered in full: the connection is kept alive for the next one
+            writer.write(answered)
+            await writer.drain()
+            assert (await asyncio.wait_for(read_response(reader), 10)).startswith(b"HTTP/1.1 200")
+        writer.write(request_start)
+        await writer.drain()
+        started = time.monotonic()
+
+        async def trickle() -> None:
+            with contextlib.suppress(ConnectionError):
+                for _ in range(40):
+                    await asyncio.sleep(0.25)
+                    writer.write(dribble)
+                    await writer.drain()
+
+        trickling = asyncio.create_task(trickle())
+        try:
+            assert await asyncio.wait_for(reader.read(), 15) == b"", "the hub closed the connection unanswered"
+        finally:
+            trickling.cancel()
+        assert time.monotonic() - started < 3, "dropped at the timeout from the request's first byte"
     finally:
         writer.close()
 

@@ -256,3 +256,20 @@ def test_logs_are_json_in_production_and_text_in_development_unless_chosen() -> 
 def test_scrape_and_admin_tokens_are_redacted() -> None:
     view = describe(load_settings({"FIELDSYNC_METRICS_TOKEN": "scrape-me", "FIELDSYNC_ADMIN_TOKEN": "ey.a.b"}))
     assert view["metrics_token"] == view["admin_token"] == "<redacted>"
+
+
+def test_trusted_proxies_are_addresses_and_networks() -> None:
+    settings = load_settings({"FIELDSYNC_TRUSTED_PROXIES": " 10.0.0.0/8, 192.168.4.7 ,fd00::/8,"})
+    assert settings.trusted_proxies == ("10.0.0.0/8", "192.168.4.7", "fd00::/8")
+    assert load_settings({"FIELDSYNC_TRUSTED_PROXIES": ""}).trusted_proxies == (), "empty: no proxy is trusted"
+
+
+@pytest.mark.parametrize(("value", "says"), [
+    ("lb.internal", "'lb.internal' is not an IP address or network"),
+    ("*", "'*' is not an IP address or network"),
+    ("10.1.0.0/8", "'10.1.0.0/8' is not an IP address or network (10.1.0.0/8 has host bits set)"),
+])
+def test_a_trusted_proxy_that_is_not_an_address_is_refused(value: str, says: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_settings({"FIELDSYNC_TRUSTED_PROXIES": value})
+    assert str(info.value).startswith(f"FIELDSYNC_TRUSTED_PROXIES: {says}")

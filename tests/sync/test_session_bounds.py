@@ -26,6 +26,19 @@ async def test_frames_held_before_auth_are_bounded_in_bytes_and_leave_no_link_wh
         await conn.finish()
 
 
+async def test_once_a_document_is_authenticated_the_larger_budget_applies(tmp_path: Path) -> None:
+    async with running_hub(tmp_path, max_held_bytes=10_000, max_held_bytes_authenticated=30_000) as hub:
+        conn = Connection(hub)
+        await conn.open(NAME)  # a verified device now: its reconnect may hold more than a stranger's socket
+        for number in range(40):  # 40 documents whose Auth has not come, 1 KB each: 27 fit in 30,000
+            conn.socket.push(Sync(f"work_order:WO-H{number}", SyncStep.UPDATE, b"x" * 1000))
+        await conn.socket.wait(lambda: len(conn.socket.statuses("work_order:WO-H39")) == 1)
+        refused = [n for n in range(40) if conn.socket.statuses(f"work_order:WO-H{n}") == [False]]
+        assert refused == list(range(27, 40))
+        assert 10_000 < conn.session._held.used <= 30_000
+        await conn.finish()
+
+
 async def test_a_name_longer_than_any_record_is_refused_and_kept_nowhere(tmp_path: Path) -> None:
     async with running_hub(tmp_path) as hub:
         conn = Connection(hub)
