@@ -6,19 +6,18 @@ through the same parts the hub uses (the store's compaction, the rooms' unload, 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sync.admin.activity import Activity
 from sync.admin.devices import DeviceTracker
+from sync.admin.local import LocalViews
 from sync.admin.revocation import RevocationCheck, Revocations
 from sync.admin.views import (
     CompactionView, ConflictCount, ConnectionView, CountsView, DevicePage, DeviceScopesView, DeviceView,
-    RevocationView, RoomView, ScopeMembershipView, TrafficView, UnloadView,
+    RevocationView, RoomView, ScopeMembershipView, UnloadView,
 )
 from sync.access import TokenVerifier
-from sync.connection.link import LinkState
-from sync.connection.traffic import KINDS
 from sync.errors import AdminError
 from sync.hooks import Extension
 from sync.protocol.codes import ErrorCode
@@ -40,6 +39,7 @@ class Admin:
         self.hub: Any = None
         self.activity = Activity(self._sockets)
         self.devices = DeviceTracker(store, self._sockets, interval=device_interval)
+        self.local = LocalViews(self.activity)
 
     @property
     def extensions(self) -> list[Extension]:
@@ -51,6 +51,7 @@ class Admin:
     def bind(self, hub: Any) -> None:
         """Attach to the hub built with ``extensions`` and ``verifier``."""
         self.hub = hub
+        self.local.hub = hub
         self.revocations.node = hub
 
     async def start(self) -> None:
@@ -60,38 +61,10 @@ class Admin:
     # -- views -------------------------------------------------------------------------------------
 
     def connections(self, tenant: str) -> list[ConnectionView]:
-        node = self.hub.node_id
-        self.activity.sample()
-        views = []
-        for session in list(self.hub.sessions):
-            principal = session.principal
-            if principal is None or principal.tenant != tenant:
-                continue
-            traffic = session.outlet.traffic
-            views.append(ConnectionView(
-                id=f"{node}-{traffic.id}", node=node, user=principal.user, device=principal.device,
-                client_version=traffic.client_version, since=_at(traffic.opened),
-                last_activity=_at(self.activity.last_activity(session)),
-                documents=sorted(name for name, link in session.links.items() if link.state is LinkState.AUTHENTICATED),
-                received=_traffic(traffic.frames_in, traffic.bytes_in),
-                sent=_traffic(traffic.frames_out, traffic.bytes_out),
-                acks_pending=session.replies.pending, acks_sent=session.replies.acked,
-                refusals_sent=session.replies.refused,
-            ))
-        return sorted(views, key=lambda view: view.since)
+        return sorted((view for _, view in self.local.connections(tenant)), key=lambda view: view.since)
 
     def rooms(self, tenant: str) -> list[RoomView]:
-        views = []
-        for (room_tenant, name), room in list(self.hub.rooms.items()):
-            if room_tenant != tenant:
-                continue
-            written = self.activity.last_write.get((tenant, name))
-            views.append(RoomView(
-                document=name, subscribers=len(room.subscribers), size_bytes=len(room.doc.get_update()),
-                log_length=room.log_length, last_write=_at(written) if written is not None else None,
-                pending_writes=room.pending_writes,
-            ))
-        return sorted(views, key=lambda view: view.document)
+        return sorted((view for _, view in self.local.rooms(tenant)), key=lambda view: view.document)
 
     async def devices_page(self, tenant: str, *, user: str | None = None, revoked: bool | None = None,
                            seen_since: datetime | None = None, after: str | None = None,
@@ -174,11 +147,3 @@ class Admin:
             connections=len(self._sessions_of(record.tenant, record.device)),
         )
 
-
-def _traffic(frames: list[int], sizes: list[int]) -> TrafficView:
-    return TrafficView(frames=sum(frames), bytes=sum(sizes),
-                       frames_by_type={KINDS[i]: count for i, count in enumerate(frames) if count})
-
-
-def _at(timestamp: float) -> datetime:
-    return datetime.fromtimestamp(timestamp, UTC)

@@ -45,9 +45,11 @@ class ConnectionView(msgspec.Struct, kw_only=True):
 
 
 class RoomView(msgspec.Struct, kw_only=True):
-    """One document in this node's memory."""
+    """One document in a node's memory (a document loaded on two nodes has a room on each)."""
 
     document: str
+    node: str
+    """The hub node whose memory holds it."""
     subscribers: int
     size_bytes: int
     """The document's state encoded as one update."""
