@@ -1,21 +1,28 @@
-"""The operators' view of one hub node and their actions on it, for one tenant at a time.
+"""The operators' view of the hub nodes and their actions, asked of one node, for one tenant at a time.
 
-Everything is read from the hub's own state (its sockets, rooms and counters) and from the store; actions go
-through the same parts the hub uses (the store's compaction, the rooms' unload, revocation).
+Everything is read from the node's own state (its sockets, rooms and counters), from the store, and for the
+connections and rooms of the other nodes from the snapshots they post to the board (``sync.admin.nodes``);
+actions go through the same parts the hub uses (the store's compaction, the rooms' unload, revocation).
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+import logging
+from datetime import UTC, datetime
 from typing import Any
+
+import msgspec
 
 from sync.admin.activity import Activity
 from sync.admin.devices import DeviceTracker
 from sync.admin.local import LocalViews
+from sync.admin.nodes import BoardUnavailable, NodeBoard, NodeSnapshot, SnapshotPoster
+from sync.admin.nodes import decode as decode_snapshot
+from sync.admin.nodes import take as take_snapshot
 from sync.admin.revocation import RevocationCheck, Revocations
 from sync.admin.views import (
-    CompactionView, ConflictCount, ConnectionView, CountsView, DevicePage, DeviceScopesView, DeviceView,
-    RevocationView, RoomView, ScopeMembershipView, UnloadView,
+    CompactionView, ConflictCount, ConnectionsView, CountsView, DevicePage, DeviceScopesView, DeviceView, NodeView,
+    RevocationView, RoomsView, ScopeMembershipView, UnloadView,
 )
 from sync.access import TokenVerifier
 from sync.errors import AdminError
@@ -25,13 +32,18 @@ from sync.store import DeviceRecord, Store
 
 __all__ = ["Admin"]
 
+log = logging.getLogger(__name__)
+
 MAX_PAGE = 500
 
 
 class Admin:
     """Built before the hub (its extensions and token check go into ``Hub(...)``), then ``bind``-ed to it."""
 
-    def __init__(self, store: Store, verifier: TokenVerifier, *, device_interval: float = 1.0) -> None:
+    def __init__(self, store: Store, verifier: TokenVerifier, *, device_interval: float = 1.0,
+                 board: NodeBoard | None = None) -> None:
+        """``board``: where the nodes sharing a store post their snapshots (``RedisBoard``); ``None`` for one node,
+        whose connections and rooms views then hold its own only."""
         self.store = store
         self.revocations = Revocations(store)
         self.verifier = RevocationCheck(verifier, revocations=self.revocations)
@@ -40,10 +52,12 @@ class Admin:
         self.activity = Activity(self._sockets)
         self.devices = DeviceTracker(store, self._sockets, interval=device_interval)
         self.local = LocalViews(self.activity)
+        self.board = board
+        self.poster = SnapshotPoster(board, self.snapshot) if board is not None else None
 
     @property
     def extensions(self) -> list[Extension]:
-        return [self.revocations, self.activity, self.devices]
+        return [self.revocations, self.activity, self.devices, *([self.poster] if self.poster else [])]
 
     def _sockets(self) -> Any:
         return self.hub.sessions if self.hub is not None else ()
@@ -60,11 +74,25 @@ class Admin:
 
     # -- views -------------------------------------------------------------------------------------
 
-    def connections(self, tenant: str) -> list[ConnectionView]:
-        return sorted((view for _, view in self.local.connections(tenant)), key=lambda view: view.since)
+    async def connections(self, tenant: str) -> ConnectionsView:
+        """The tenant's sockets on this node (live) and on every other node on the board (their snapshots)."""
+        now = datetime.now(UTC)
+        views = [view for _, view in self.local.connections(tenant)]
+        nodes, others, partial = await self._nodes(now)
+        for snapshot in others:
+            views.extend(snapshot.connections.get(tenant, ()))
+        return ConnectionsView(nodes=nodes, connections=sorted(views, key=lambda view: (view.since, view.id)),
+                               partial=partial)
 
-    def rooms(self, tenant: str) -> list[RoomView]:
-        return sorted((view for _, view in self.local.rooms(tenant)), key=lambda view: view.document)
+    async def rooms(self, tenant: str) -> RoomsView:
+        """The tenant's rooms in this node's memory (live) and in every other node's on the board."""
+        now = datetime.now(UTC)
+        views = [view for _, view in self.local.rooms(tenant)]
+        nodes, others, partial = await self._nodes(now)
+        for snapshot in others:
+            views.extend(snapshot.rooms.get(tenant, ()))
+        return RoomsView(nodes=nodes, rooms=sorted(views, key=lambda view: (view.document, view.node)),
+                         partial=partial)
 
     async def devices_page(self, tenant: str, *, user: str | None = None, revoked: bool | None = None,
                            seen_since: datetime | None = None, after: str | None = None,
@@ -109,10 +137,22 @@ class Admin:
             room.log_length = max(0, room.log_length - folded)
         return CompactionView(document=name, folded=folded, log_length=await self.store.log_length(tenant, name))
 
-    def unload(self, tenant: str, name: str) -> UnloadView:
-        """Drop an idle document from memory now (its next use loads it from the store)."""
+    async def unload(self, tenant: str, name: str) -> UnloadView:
+        """Drop an idle document from this node's memory now (its next use loads it from the store).
+
+        A node unloads only its own rooms: a document loaded on another node is refused with the nodes that
+        hold it (``document_on_other_node``); it leaves their memory by itself once idle.
+        """
         room = self.hub.rooms.get((tenant, name))
         if room is None:
+            _, others, _ = await self._nodes(datetime.now(UTC))
+            holders = [snapshot.node for snapshot in others
+                       if any(view.document == name for view in snapshot.rooms.get(tenant, ()))]
+            if holders:
+                raise AdminError(ErrorCode.DOCUMENT_ON_OTHER_NODE, (
+                    f"{name!r} is not in the memory of node {self.hub.node_id} (asked) but of node "
+                    f"{', '.join(holders)}; a node unloads only its own rooms, and an idle one leaves by itself "
+                    f"after FIELDSYNC_IDLE_UNLOAD_SECONDS ({self.hub.config.idle_unload_seconds:g} s)"))
             raise AdminError(ErrorCode.DOCUMENT_NOT_LOADED, f"{name!r} is not in this node's memory")
         if not self.hub.registry.unload((tenant, name)):
             raise AdminError(ErrorCode.DOCUMENT_IN_USE, f"{name!r} has {len(room.subscribers)} subscribers and "
@@ -128,6 +168,31 @@ class Admin:
         return RevocationView(device=self._device(await self.revocations.restore(tenant, device)))
 
     # -- helpers -----------------------------------------------------------------------------------
+
+    async def _nodes(self, now: datetime) -> tuple[list[NodeView], list[NodeSnapshot], str | None]:
+        """This node, the other nodes on the board and their snapshots, and why the board could not be read."""
+        nodes = [NodeView(node=self.hub.node_id, local=True, at=now)]
+        if self.board is None:
+            return nodes, [], None
+        try:
+            entries = await self.board.read()
+        except BoardUnavailable as exc:
+            return nodes, [], f"other nodes could not be read: {exc.reason}"
+        others = []
+        for node, data in sorted(entries.items()):
+            if node == self.hub.node_id:
+                continue
+            try:
+                others.append(decode_snapshot(data))
+            except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+                log.warning("the admin snapshot of node %s does not decode: %s", node, exc)
+        nodes.extend(NodeView(node=snapshot.node, local=False, at=snapshot.at, truncated=snapshot.truncated)
+                     for snapshot in others)
+        return nodes, others, None
+
+    def snapshot(self) -> NodeSnapshot:
+        """What this node posts of itself for the others: every tenant's sockets and rooms, bounded."""
+        return take_snapshot(self.hub.node_id, datetime.now(UTC), self.local.connections(), self.local.rooms())
 
     async def _record(self, tenant: str, device: str) -> DeviceRecord:
         record = await self.store.get_device(tenant, device)

@@ -7,8 +7,9 @@ from datetime import datetime
 import msgspec
 
 __all__ = [
-    "CompactionView", "ConflictCount", "ConnectionView", "CountsView", "DevicePage", "DeviceScopesView", "DeviceView",
-    "RevocationView", "RoomView", "ScopeMembershipView", "TrafficView", "UnloadView",
+    "CompactionView", "ConflictCount", "ConnectionView", "ConnectionsView", "CountsView", "DevicePage",
+    "DeviceScopesView", "DeviceView", "NodeView", "RevocationView", "RoomView", "RoomsView", "ScopeMembershipView",
+    "TrafficView", "UnloadView",
 ]
 
 
@@ -21,7 +22,7 @@ class TrafficView(msgspec.Struct, kw_only=True):
 
 
 class ConnectionView(msgspec.Struct, kw_only=True):
-    """One socket on this hub node."""
+    """One socket on a hub node."""
 
     id: str
     """``<node>-<n>``: the same id as in the hub's log lines."""
@@ -34,7 +35,7 @@ class ConnectionView(msgspec.Struct, kw_only=True):
     last_activity: datetime
     """When the last frame was received, to within a second."""
     documents: list[str]
-    """Documents authenticated on the socket (``$scopes`` included)."""
+    """Documents authenticated on the socket (``$scopes`` included); another node's socket lists its first 50."""
     received: TrafficView
     sent: TrafficView
     acks_pending: int
@@ -58,6 +59,37 @@ class RoomView(msgspec.Struct, kw_only=True):
     last_write: datetime | None
     """The last commit of an update to it since it was loaded; ``None`` if none."""
     pending_writes: int
+
+
+class NodeView(msgspec.Struct, kw_only=True):
+    """A hub node whose entries an answer holds."""
+
+    node: str
+    local: bool
+    """The node that answered the request: its entries are its live state, the others' a snapshot."""
+    at: datetime
+    """When its entries were taken (the others refresh theirs every second)."""
+    truncated: bool = False
+    """The node holds more than its snapshot lists (over 500 sockets or 1,000 rooms; a socket's first 50
+    documents only): its entries are a part."""
+
+
+class ConnectionsView(msgspec.Struct, kw_only=True):
+    """The tenant's sockets on every hub node that answered, oldest first."""
+
+    nodes: list[NodeView]
+    connections: list[ConnectionView]
+    partial: str | None = None
+    """Why other nodes may be missing (Redis did not answer); ``None`` when every live node's entries are here."""
+
+
+class RoomsView(msgspec.Struct, kw_only=True):
+    """The tenant's documents in the memory of every hub node that answered, by document, then node."""
+
+    nodes: list[NodeView]
+    rooms: list[RoomView]
+    partial: str | None = None
+    """Why other nodes may be missing (Redis did not answer); ``None`` when every live node's entries are here."""
 
 
 class DeviceView(msgspec.Struct, kw_only=True):
