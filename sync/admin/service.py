@@ -8,6 +8,7 @@ actions go through the same parts the hub uses (the store's compaction, the room
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from datetime import UTC, datetime
 from typing import Any
 
@@ -101,12 +102,14 @@ class Admin:
         await self.devices.flush()
         records = await self.store.list_devices(tenant, user=user, revoked=revoked, seen_since=seen_since, after=after,
                                                 limit=limit + 1)
-        page = [self._device(record) for record in records[:limit]]
+        elsewhere = await self._elsewhere(tenant)
+        page = [self._device(record, elsewhere) for record in records[:limit]]
         return DevicePage(devices=page, next=page[-1].device if len(records) > limit else None)
 
     async def device(self, tenant: str, device: str) -> DeviceView:
         await self.devices.flush()
-        return self._device(await self._record(tenant, device))
+        record = await self._record(tenant, device)
+        return self._device(record, await self._elsewhere(tenant))
 
     async def device_scopes(self, tenant: str, device: str) -> DeviceScopesView:
         await self.devices.flush()
@@ -162,10 +165,11 @@ class Admin:
     async def revoke(self, tenant: str, device: str, *, by: str) -> RevocationView:
         await self.devices.flush()  # a device that connected a moment ago is in the table before it is revoked
         record, closed = await self.revocations.revoke(self.hub, tenant, device, by=by)
-        return RevocationView(device=self._device(record), closed=closed)
+        return RevocationView(device=self._device(record, await self._elsewhere(tenant)), closed=closed)
 
     async def restore(self, tenant: str, device: str) -> RevocationView:
-        return RevocationView(device=self._device(await self.revocations.restore(tenant, device)))
+        record = await self.revocations.restore(tenant, device)
+        return RevocationView(device=self._device(record, await self._elsewhere(tenant)))
 
     # -- helpers -----------------------------------------------------------------------------------
 
@@ -204,11 +208,16 @@ class Admin:
         return [s for s in list(self.hub.sessions)
                 if s.principal is not None and (s.principal.tenant, s.principal.device) == (tenant, device)]
 
-    def _device(self, record: DeviceRecord) -> DeviceView:
+    async def _elsewhere(self, tenant: str) -> Counter[str]:
+        """The tenant's sockets per device on the other nodes, as of their snapshots."""
+        _, others, _ = await self._nodes(datetime.now(UTC))
+        return Counter(view.device for snapshot in others for view in snapshot.connections.get(tenant, ()))
+
+    def _device(self, record: DeviceRecord, elsewhere: Counter[str]) -> DeviceView:
         return DeviceView(
             device=record.device, user=record.user, first_seen=record.first_seen_at, last_seen=record.last_seen_at,
             client_version=record.client_version, last_sync=record.last_synced_at, documents=record.documents,
             scopes=record.scopes, revoked=record.revoked, revoked_at=record.revoked_at, revoked_by=record.revoked_by,
-            connections=len(self._sessions_of(record.tenant, record.device)),
+            connections=len(self._sessions_of(record.tenant, record.device)) + elsewhere[record.device],
         )
 

@@ -93,7 +93,7 @@ class RoomsView(msgspec.Struct, kw_only=True):
 
 
 class DeviceView(msgspec.Struct, kw_only=True):
-    """A device as the hub recorded it, and whether it is connected to this node now."""
+    """A device as the hub recorded it, and how many sockets it has open."""
 
     device: str
     user: str
@@ -108,6 +108,7 @@ class DeviceView(msgspec.Struct, kw_only=True):
     revoked_at: datetime | None
     revoked_by: str | None
     connections: int
+    """Its sockets on every node: this node's now, the others' as of their last snapshot (a second old at most)."""
 
 
 class DevicePage(msgspec.Struct, kw_only=True):

@@ -78,6 +78,12 @@ async def test_a_device_on_node_b_is_listed_by_node_a_with_its_documents_and_roo
             rooms = await until(b_rooms_on_a, 2.0, "node B's rooms in node A's rooms")
             assert rooms[0]["log_length"] == 1 and rooms[0]["last_write"] is not None and rooms[0]["size_bytes"] > 0
 
+            async def device_on_a() -> dict[str, Any] | None:
+                status, device = await call(f"{a.http_url}/admin/devices/tablet-b", token=admin)
+                return device if status == 200 else None  # node B records the devices it serves about every second
+
+            assert (await until(device_on_a, 3.0, "the device recorded"))["connections"] == 1, "its socket on B counts"
+
             # an admin of another tenant sees nothing of it, and a technician is refused
             other = a.token(sub="ops-9", tenant="globex", device="console", roles=("admin",))
             status, theirs = await call(f"{a.http_url}/admin/connections", token=other)

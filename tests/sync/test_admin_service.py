@@ -52,7 +52,7 @@ async def _until(check: object, seconds: float = 3.0) -> None:
 
 async def test_either_node_lists_both_nodes_sockets_and_rooms_and_refuses_to_unload_the_others(tmp_path: Path) -> None:
     board = InProcessBoard()
-    async with admins(tmp_path, board) as [(hub_a, admin_a), (hub_b, _)]:
+    async with admins(tmp_path, board) as [(hub_a, admin_a), (hub_b, admin_b)]:
         device = Connection(hub_b)
         await device.open(WO, token(device="tablet-b"))
 
@@ -66,6 +66,10 @@ async def test_either_node_lists_both_nodes_sockets_and_rooms_and_refuses_to_unl
         assert answer.partial is None and (await admin_a.connections("globex")).connections == []
         rooms = await admin_a.rooms("acme")
         assert [(r.document, r.node, r.subscribers) for r in rooms.rooms] == [(WO, hub_b.node_id, 1)]
+
+        await admin_b.devices.flush()  # node B records the devices it serves
+        assert (await admin_a.device("acme", "tablet-b")).connections == 1, "its socket on node B counts"
+        assert [(d.device, d.connections) for d in (await admin_a.devices_page("acme")).devices] == [("tablet-b", 1)]
 
         with pytest.raises(AdminError) as refused:
             await admin_a.unload("acme", WO)
