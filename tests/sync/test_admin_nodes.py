@@ -4,6 +4,8 @@ the snapshot's bounds, and the poster that keeps a node on the board."""
 from __future__ import annotations
 
 import asyncio
+import signal
+import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
@@ -15,7 +17,7 @@ from sync.admin.nodes import (
 from sync.admin.nodes.snapshot import MAX_CONNECTIONS, MAX_DOCUMENTS, MAX_ROOMS
 from sync.admin.views import ConnectionView, RoomView, TrafficView
 from tests.support.hub import free_port
-from tests.support.redis_server import SHARED_URL
+from tests.support.redis_server import SHARED_URL, RedisServer
 
 
 @pytest.fixture(params=["memory", "redis"])
@@ -58,6 +60,25 @@ async def test_a_redis_that_does_not_answer_is_board_unavailable() -> None:
         with pytest.raises(BoardUnavailable):
             await board.read()
     finally:
+        await board.close()
+
+
+async def test_a_redis_that_stops_answering_costs_a_read_half_a_second_and_is_read_again_once_back(
+    redis_server: RedisServer,
+) -> None:
+    board = RedisBoard(redis_server.url, prefix="paused")
+    assert redis_server.process is not None
+    try:
+        await board.post("a", b"x", 5)
+        redis_server.process.send_signal(signal.SIGSTOP)
+        started = time.monotonic()
+        with pytest.raises(BoardUnavailable):
+            await board.read()
+        assert time.monotonic() - started < 1.0
+        redis_server.process.send_signal(signal.SIGCONT)
+        assert await board.read() == {"a": b"x"}
+    finally:
+        redis_server.process.send_signal(signal.SIGCONT)
         await board.close()
 
 

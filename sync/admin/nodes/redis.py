@@ -12,6 +12,8 @@ from __future__ import annotations
 import time
 
 from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
 from sync.admin.nodes.base import BoardUnavailable, NodeBoard
@@ -26,11 +28,12 @@ _TIMEOUT_SECONDS = 0.5
 
 
 class RedisBoard(NodeBoard):
-    """Every command has a short timeout: an admin request waits half a second at most for a silent Redis."""
+    """Every command has a short timeout and no retry: an admin request waits half a second at most for a
+    silent Redis (and answers without the other nodes), and a post that fails is made again a second later."""
 
     def __init__(self, url: str, *, prefix: str = "fieldsync", timeout_seconds: float = _TIMEOUT_SECONDS) -> None:
         self._redis = Redis.from_url(url, socket_timeout=timeout_seconds, socket_connect_timeout=timeout_seconds,
-                                     retry_on_timeout=False)
+                                     retry=Retry(NoBackoff(), 0))
         self._nodes = f"{prefix}:admin:nodes"
         self._key = f"{prefix}:admin:node:"
 
