@@ -14,6 +14,7 @@ import pytest
 from tests.support.client import HubClient
 from tests.support.http import call
 from tests.support.nodes import make_nodes, running
+from tests.support.redis_server import RedisServer
 
 pytestmark = pytest.mark.postgres
 
@@ -136,3 +137,31 @@ async def test_a_node_stopped_gracefully_leaves_the_views_at_once(
 
 async def _count(nodes: Callable[[], Any], expected: int) -> bool:
     return len(await nodes()) == expected
+
+
+async def test_while_redis_is_down_a_node_answers_for_itself_and_says_why_and_for_all_once_it_is_back(
+    tmp_path: Path, postgres_url: str, redis_server: RedisServer
+) -> None:
+    with running(make_nodes(tmp_path, 2, postgres_url, redis_server.url, "admin-outage")) as (a, _):
+        admin = a.token(sub="ops-1", device="console", roles=("admin",))
+        a_id = await node_id(a.http_url, admin)
+
+        async def answer() -> dict[str, Any]:
+            status, body = await call(f"{a.http_url}/admin/rooms", token=admin)
+            assert status == 200, body
+            return body  # type: ignore[no-any-return]
+
+        await until(lambda: _nodes_listed(answer, 2), 2.0, "both nodes")
+        redis_server.stop()
+        started = time.monotonic()
+        alone = await answer()
+        assert time.monotonic() - started < 1.5, "a Redis that does not answer costs a request little"
+        assert [n["node"] for n in alone["nodes"]] == [a_id]
+        assert alone["partial"].startswith("other nodes could not be read: ")
+        redis_server.start()
+        await until(lambda: _nodes_listed(answer, 2), 5.0, "both nodes again once Redis is back")
+        assert (await answer())["partial"] is None
+
+
+async def _nodes_listed(answer: Callable[[], Any], expected: int) -> bool:
+    return len((await answer())["nodes"]) == expected
