@@ -19,7 +19,8 @@ from server.health import healthz, readyz
 from server.metrics import MetricsListener, metrics
 from server.viewer import viewer_handlers
 from sync import (
-    Admin, Bus, Cache, ConfigError, Hub, Metrics, RedisBus, SqlStore, Store, TokenVerifier, load_definitions, load_rules,
+    Admin, Bus, Cache, ConfigError, Hub, Metrics, NodeBoard, RedisBoard, RedisBus, SqlStore, Store, TokenVerifier,
+    load_definitions, load_rules,
 )
 
 
@@ -44,7 +45,9 @@ def create_app(
     store = store or SqlStore(settings.database_url)
     # several nodes share one Redis bus; without Redis the hub is the only node (in-process bus)
     bus: Bus | None = RedisBus(settings.redis_url, prefix=settings.redis_prefix) if settings.redis_url else None
-    admin = Admin(store, verifier)  # revoked devices' tokens are refused by the hub's token check
+    # each node posts its sockets and rooms there for the others' admin views
+    board: NodeBoard | None = RedisBoard(settings.redis_url, prefix=settings.redis_prefix) if settings.redis_url else None
+    admin = Admin(store, verifier, board=board)  # revoked devices' tokens are refused by the hub's token check
     meter = Metrics() if settings.metrics == "on" else None
     answers = answer_cache(cache, settings.cache_url)
     extensions = [*admin.extensions, *([meter] if meter else []), answers.invalidation]
@@ -68,6 +71,8 @@ def create_app(
             if listener is not None:
                 await listener.close()
             await answers.cache.close()
+            if board is not None:
+                await board.close()
             await store.close()
 
     use_rules(access)  # REST reads follow the same access rules as /sync

@@ -11,8 +11,9 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from sync.admin import (
-        Admin, CompactionView, ConflictCount, ConnectionView, CountsView, DevicePage, DeviceScopesView, DeviceView,
-        RevocationView, RoomView, ScopeMembershipView, TrafficView, UnloadView,
+        Admin, CompactionView, ConflictCount, ConnectionsView, ConnectionView, CountsView, DevicePage,
+        DeviceScopesView, DeviceView, NodeBoard, NodeView, RedisBoard, RevocationView, RoomsView, RoomView,
+        ScopeMembershipView, TrafficView, UnloadView,
     )
     from sync.access import (
         DEFAULT_ACCESS_FILE, READONLY_ROLES, WRITER_ROLES, AccessRules, Principal, Scope, TokenVerifier, load_rules,
@@ -33,8 +34,9 @@ if TYPE_CHECKING:
         ReportRow, SqlStore, Store, schema_revisions, upgrade,
     )
 
-_ADMIN = ("Admin", "CompactionView", "ConflictCount", "ConnectionView", "CountsView", "DevicePage", "DeviceScopesView",
-          "DeviceView", "RevocationView", "RoomView", "ScopeMembershipView", "TrafficView", "UnloadView")
+_ADMIN = ("Admin", "CompactionView", "ConflictCount", "ConnectionView", "ConnectionsView", "CountsView", "DevicePage",
+          "DeviceScopesView", "DeviceView", "NodeBoard", "NodeView", "RedisBoard", "RevocationView", "RoomView",
+          "RoomsView", "ScopeMembershipView", "TrafficView", "UnloadView")
 
 _FACE = {
     **dict.fromkeys(_ADMIN, "sync.admin"),

@@ -26,8 +26,9 @@ def add_admin_commands(admin: argparse.ArgumentParser) -> None:
     admin.add_argument("--url", help="the hub's HTTP address (default http://FIELDSYNC_HOST:FIELDSYNC_PORT)")
     admin.add_argument("--token", help="an admin JWT (default FIELDSYNC_ADMIN_TOKEN)")
     actions = admin.add_subparsers(title="actions", metavar="ACTION", dest="action", required=True)
-    actions.add_parser("connections", help="sockets on the hub node, with traffic and pending acknowledgements")
-    actions.add_parser("rooms", help="documents in the node's memory")
+    actions.add_parser("connections", help="sockets on every hub node (each names its node), with traffic and "
+                       "pending acknowledgements")
+    actions.add_parser("rooms", help="documents in every hub node's memory (each names its node)")
     devices = actions.add_parser("devices", help="devices the hub has seen (filtered, paged)")
     devices.add_argument("--user", help="only this user's devices")
     devices.add_argument("--revoked", action="store_true", help="only revoked devices")
@@ -38,7 +39,7 @@ def add_admin_commands(admin: argparse.ArgumentParser) -> None:
                        ("restore", "let a revoked device in again")):
         actions.add_parser(name, help=text).add_argument("device")
     for name, text in (("compact", "fold a document's log into its snapshot now"),
-                       ("unload", "drop an idle document from the node's memory")):
+                       ("unload", "drop an idle document from the memory of the node asked")):
         actions.add_parser(name, help=text).add_argument("document")
     actions.add_parser("counts", help="refusals by code since the node started, stored conflicts by kind and code")
 

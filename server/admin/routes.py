@@ -1,4 +1,4 @@
-"""The admin API under ``/admin``: what one hub node serves, for the tenant of the admin's token."""
+"""The admin API under ``/admin``, for the tenant of the admin's token: any node answers for every node."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from litestar.params import FromPath, FromQuery, JSONBody
 
 from server.admin.guard import admin_principal, refusal
 from sync import (
-    Admin, CompactionView, ConnectionView, CountsView, DevicePage, DeviceScopesView, DeviceView, FieldsyncError,
-    Principal, RevocationView, RoomView, UnloadView,
+    Admin, CompactionView, ConnectionsView, CountsView, DevicePage, DeviceScopesView, DeviceView, FieldsyncError,
+    Principal, RevocationView, RoomsView, UnloadView,
 )
 
 __all__ = ["admin_router"]
@@ -30,17 +30,19 @@ def _admin(request: Request) -> Admin:
     return request.app.state.admin  # type: ignore[no-any-return]
 
 
-@get("/connections", summary="Sockets on this node", sync_to_thread=False)
-def connections(request: Request, principal: NamedDependency[Principal]) -> list[ConnectionView]:
-    """Every socket of the tenant on this node: who, which client, since when, documents open, traffic each
-    way, acknowledgements pending and sent."""
-    return _admin(request).connections(principal.tenant)
+@get("/connections", summary="Sockets on every node")
+async def connections(request: Request, principal: NamedDependency[Principal]) -> ConnectionsView:
+    """Every socket of the tenant on every hub node, each naming its node: who, which client, since when,
+    documents open, traffic each way, acknowledgements pending and sent; ``nodes`` lists the nodes that answered
+    (the other nodes' entries are at most a second or two old)."""
+    return await _admin(request).connections(principal.tenant)
 
 
-@get("/rooms", summary="Documents in memory", sync_to_thread=False)
-def rooms(request: Request, principal: NamedDependency[Principal]) -> list[RoomView]:
-    """The tenant's documents in this node's memory: subscribers, size, log length since the snapshot, last write."""
-    return _admin(request).rooms(principal.tenant)
+@get("/rooms", summary="Documents in memory on every node")
+async def rooms(request: Request, principal: NamedDependency[Principal]) -> RoomsView:
+    """The tenant's documents in each hub node's memory: node, subscribers, size, log length since the snapshot,
+    last write; ``nodes`` lists the nodes that answered."""
+    return await _admin(request).rooms(principal.tenant)
 
 
 @get("/devices", summary="Devices, filtered and paged")
@@ -89,10 +91,11 @@ async def compact(
     return await _admin(request).compact(principal.tenant, data.document)
 
 
-@post("/documents/unload", summary="Unload an idle document", status_code=200, sync_to_thread=False)
-def unload(request: Request, principal: NamedDependency[Principal], data: JSONBody[DocumentRequest]) -> UnloadView:
-    """Drop the document from this node's memory (409 ``document_in_use`` while it has subscribers)."""
-    return _admin(request).unload(principal.tenant, data.document)
+@post("/documents/unload", summary="Unload an idle document", status_code=200)
+async def unload(request: Request, principal: NamedDependency[Principal], data: JSONBody[DocumentRequest]) -> UnloadView:
+    """Drop the document from this node's memory (409 ``document_in_use`` while it has subscribers, 409
+    ``document_on_other_node`` when another node holds it, naming that node)."""
+    return await _admin(request).unload(principal.tenant, data.document)
 
 
 @get("/counts", summary="Refusals and conflicts by code")

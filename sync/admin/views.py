@@ -7,8 +7,9 @@ from datetime import datetime
 import msgspec
 
 __all__ = [
-    "CompactionView", "ConflictCount", "ConnectionView", "CountsView", "DevicePage", "DeviceScopesView", "DeviceView",
-    "RevocationView", "RoomView", "ScopeMembershipView", "TrafficView", "UnloadView",
+    "CompactionView", "ConflictCount", "ConnectionView", "ConnectionsView", "CountsView", "DevicePage",
+    "DeviceScopesView", "DeviceView", "NodeView", "RevocationView", "RoomView", "RoomsView", "ScopeMembershipView",
+    "TrafficView", "UnloadView",
 ]
 
 
@@ -21,7 +22,7 @@ class TrafficView(msgspec.Struct, kw_only=True):
 
 
 class ConnectionView(msgspec.Struct, kw_only=True):
-    """One socket on this hub node."""
+    """One socket on a hub node."""
 
     id: str
     """``<node>-<n>``: the same id as in the hub's log lines."""
@@ -34,7 +35,7 @@ class ConnectionView(msgspec.Struct, kw_only=True):
     last_activity: datetime
     """When the last frame was received, to within a second."""
     documents: list[str]
-    """Documents authenticated on the socket (``$scopes`` included)."""
+    """Documents authenticated on the socket (``$scopes`` included); another node's socket lists its first 50."""
     received: TrafficView
     sent: TrafficView
     acks_pending: int
@@ -45,9 +46,11 @@ class ConnectionView(msgspec.Struct, kw_only=True):
 
 
 class RoomView(msgspec.Struct, kw_only=True):
-    """One document in this node's memory."""
+    """One document in a node's memory (a document loaded on two nodes has a room on each)."""
 
     document: str
+    node: str
+    """The hub node whose memory holds it."""
     subscribers: int
     size_bytes: int
     """The document's state encoded as one update."""
@@ -58,8 +61,39 @@ class RoomView(msgspec.Struct, kw_only=True):
     pending_writes: int
 
 
+class NodeView(msgspec.Struct, kw_only=True):
+    """A hub node whose entries an answer holds."""
+
+    node: str
+    local: bool
+    """The node that answered the request: its entries are its live state, the others' a snapshot."""
+    at: datetime
+    """When its entries were taken (the others refresh theirs every second)."""
+    truncated: bool = False
+    """The node holds more than its snapshot lists (over 500 sockets or 1,000 rooms; a socket's first 50
+    documents only): its entries are a part."""
+
+
+class ConnectionsView(msgspec.Struct, kw_only=True):
+    """The tenant's sockets on every hub node that answered, oldest first."""
+
+    nodes: list[NodeView]
+    connections: list[ConnectionView]
+    partial: str | None = None
+    """Why other nodes may be missing (Redis did not answer); ``None`` when every live node's entries are here."""
+
+
+class RoomsView(msgspec.Struct, kw_only=True):
+    """The tenant's documents in the memory of every hub node that answered, by document, then node."""
+
+    nodes: list[NodeView]
+    rooms: list[RoomView]
+    partial: str | None = None
+    """Why other nodes may be missing (Redis did not answer); ``None`` when every live node's entries are here."""
+
+
 class DeviceView(msgspec.Struct, kw_only=True):
-    """A device as the hub recorded it, and whether it is connected to this node now."""
+    """A device as the hub recorded it, and how many sockets it has open."""
 
     device: str
     user: str
@@ -74,6 +108,7 @@ class DeviceView(msgspec.Struct, kw_only=True):
     revoked_at: datetime | None
     revoked_by: str | None
     connections: int
+    """Its sockets on every node: this node's now, the others' as of their last snapshot (a second old at most)."""
 
 
 class DevicePage(msgspec.Struct, kw_only=True):

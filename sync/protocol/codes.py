@@ -72,3 +72,4 @@ class ErrorCode(StrEnum):
     DEVICE_NOT_FOUND = "device_not_found"
     DOCUMENT_NOT_LOADED = "document_not_loaded"
     DOCUMENT_IN_USE = "document_in_use"
+    DOCUMENT_ON_OTHER_NODE = "document_on_other_node"

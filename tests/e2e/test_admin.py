@@ -59,8 +59,12 @@ async def test_connections_rooms_devices_and_counts_match_what_two_devices_did(h
         await one._wait(lambda: any(isinstance(f, Stateless) and f.document == "$scopes" for f in one.frames), 10)
         await asyncio.sleep(0.2)  # let the last frames each way land
 
-        status, connections = await call(hub.http_url + "/admin/connections", token=admin)
-        assert status == 200, connections
+        status, answer = await call(hub.http_url + "/admin/connections", token=admin)
+        assert status == 200, answer
+        (node,) = answer["nodes"]  # one node: its own live entries, as before there were several
+        assert node["local"] and not node["truncated"] and answer["partial"] is None
+        connections = answer["connections"]
+        assert {c["node"] for c in connections} == {node["node"]}
         by_device = {c["device"]: c for c in connections}
         assert set(by_device) == {"tablet-1", "tablet-2"}
         first = by_device["tablet-1"]
@@ -72,15 +76,17 @@ async def test_connections_rooms_devices_and_counts_match_what_two_devices_did(h
         assert by_device["tablet-2"]["documents"] == [WO1]
         assert by_device["tablet-2"]["sent"]["frames_by_type"]["auth"] == 2  # Authenticated and PermissionDenied
 
-        status, rooms = await call(hub.http_url + "/admin/rooms", token=admin)
-        assert status == 200
-        assert [(r["document"], r["subscribers"], r["log_length"]) for r in rooms] == [(WO1, 2, 3), (WO2, 1, 0)]
+        status, answer = await call(hub.http_url + "/admin/rooms", token=admin)
+        assert status == 200 and [n["node"] for n in answer["nodes"]] == [node["node"]]
+        rooms = answer["rooms"]
+        assert [(r["document"], r["node"], r["subscribers"], r["log_length"]) for r in rooms] == [
+            (WO1, node["node"], 2, 3), (WO2, node["node"], 1, 0)]
         assert rooms[0]["last_write"] is not None and rooms[1]["last_write"] is None and rooms[0]["size_bytes"] > 0
 
         status, compacted = await call(hub.http_url + "/admin/documents/compact", "POST", token=admin,
                                        body={"document": WO1})
         assert (status, compacted) == (200, {"document": WO1, "folded": 3, "log_length": 0})
-        assert [r["log_length"] for r in (await call(hub.http_url + "/admin/rooms", token=admin))[1]] == [0, 0]
+        assert [r["log_length"] for r in (await call(hub.http_url + "/admin/rooms", token=admin))[1]["rooms"]] == [0, 0]
 
         status, answer = await call(hub.http_url + "/admin/documents/unload", "POST", token=admin, body={"document": WO2})
         assert (status, answer["code"]) == (409, "document_in_use")
@@ -123,7 +129,7 @@ async def test_connections_rooms_devices_and_counts_match_what_two_devices_did(h
     # another tenant's admin sees nothing of acme
     other = hub.token(sub="ops-9", tenant="globex", device="console", roles=("admin",))
     assert (await call(hub.http_url + "/admin/devices", token=other))[1] == {"devices": [], "next": None}
-    assert (await call(hub.http_url + "/admin/rooms", token=other))[1] == []
+    assert (await call(hub.http_url + "/admin/rooms", token=other))[1]["rooms"] == []
 
 
 async def test_the_openapi_document_lists_the_admin_routes_behind_a_bearer_token(hub: HubProcess) -> None:

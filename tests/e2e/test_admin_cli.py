@@ -32,7 +32,7 @@ async def test_operators_list_revoke_restore_and_compact_from_the_command_line(h
 
         result = admin(hub, "connections", token=token)
         assert result.returncode == 0, result.stderr
-        (connection,) = json.loads(result.stdout)
+        (connection,) = json.loads(result.stdout)["connections"]
         assert connection["device"] == "tablet-1" and connection["documents"] == [NAME]
 
         result = admin(hub, "devices", "--user", "tech-1", token=token)

@@ -12,6 +12,7 @@ from sync.protocol.codes import CloseCode
 from tests.support.browser import Browser
 from tests.support.client import Denied, HubClient
 from tests.support.hub import HubProcess
+from tests.support.http import call
 
 WO = "work_order:WO-A1"
 ADMIN = {"sub": "ops-1", "device": "browser", "roles": ("admin",)}
@@ -48,6 +49,11 @@ async def test_an_admin_revokes_a_connected_device_after_confirming_and_restores
                             what="the Admin link for an admin")
         browser.go(hub.http_url, "#/admin")
         await browser.until(lambda: browser.text(f"#connections {ROW}"), what="the device's socket")
+        status, answer = await call(hub.http_url + "/admin/connections", token=hub.token(**ADMIN))
+        (node,) = answer["nodes"]
+        assert status == 200 and browser.text(f"#connections {ROW} .node") == node["node"], "each socket names its node"
+        await browser.until(lambda: f"nodes {node['node']} (this one)" in (browser.text("main") or ""),
+                            what="the nodes that answered")
         await browser.until(lambda: browser.text(f"#devices {ROW}[data-state=active] .state") == "active",
                             what="the device, active")
         browser.shot("admin-page")

@@ -215,7 +215,7 @@ async function conflicts() {
   show(h("h1", {}, "Conflicts"), items.length ? h("div", { class: "cards" }, items) : h("p", { id: "no-conflicts" }, "No open conflicts."));
 }
 
-// ---- the admin page: this node's sockets and the tenant's devices, refreshed every second; a revoke or restore
+// ---- the admin page: every node's sockets and the tenant's devices, refreshed every second; a revoke or restore
 // is asked about first in a dialog, which the refresh leaves alone (it redraws only the tables)
 function admin() {
   let timer = null;
@@ -253,17 +253,21 @@ function admin() {
   async function draw() {
     const id = ++drawn;
     try {
-      const [sockets, page] = await Promise.all([api("/admin/connections"), api("/admin/devices?limit=100")]);
+      const [live, page] = await Promise.all([api("/admin/connections"), api("/admin/devices?limit=100")]);
       if (stopped || id !== drawn) return;
-      updated.textContent = `Updated ${new Date().toISOString().slice(11, 19)} UTC${page.next ? " · the first 100 devices" : ""}`;
+      const sockets = live.connections;
+      const nodes = live.nodes.map((n) => `${n.node}${n.local ? " (this one)" : ""}${n.truncated ? " (partly)" : ""}`);
+      updated.textContent = `Updated ${new Date().toISOString().slice(11, 19)} UTC · nodes ${nodes.join(", ")}`
+        + `${live.partial ? ` · ${live.partial}` : ""}${page.next ? " · the first 100 devices" : ""}`;
       const answer = JSON.stringify([sockets, page]);
       if (answer === shown) return;
       shown = answer;
       const focused = devices.contains(document.activeElement) ? document.activeElement.closest("tr").dataset.device : null;
-      connections.replaceChildren(...sockets.map((c) => h("tr", { "data-connection": c.id, "data-device": c.device },
-        h("td", {}, c.device), h("td", {}, c.user), h("td", { title: c.documents.join(", ") }, c.documents.length),
+      connections.replaceChildren(...sockets.map((c) => h("tr", { "data-connection": c.id, "data-device": c.device, "data-node": c.node },
+        h("td", {}, c.device), h("td", {}, c.user), h("td", { class: "node" }, c.node),
+        h("td", { title: c.documents.join(", ") }, c.documents.length),
         h("td", {}, when(c.since)), h("td", {}, when(c.last_activity)))));
-      if (!sockets.length) connections.append(h("tr", {}, h("td", { colspan: 5 }, "No sockets on this node.")));
+      if (!sockets.length) connections.append(h("tr", {}, h("td", { colspan: 6 }, "No sockets on any node.")));
       devices.replaceChildren(...page.devices.map((d) => {
         const action = d.revoked ? "restore" : "revoke";
         return h("tr", { "data-device": d.device, "data-state": d.revoked ? "revoked" : "active" },
@@ -287,9 +291,9 @@ function admin() {
     if (!stopped) timer = setTimeout(loop, 1000);
   }
   show(h("h1", {}, "Admin"),
-    h("h2", {}, "Connections on this node"),
+    h("h2", {}, "Connections"),
     h("div", { class: "table" }, h("table", { "aria-label": "Connections" },
-      h("thead", {}, h("tr", {}, ...["Device", "User", "Documents", "Since", "Last activity"].map((c) => h("th", { scope: "col" }, c)))), connections)),
+      h("thead", {}, h("tr", {}, ...["Device", "User", "Node", "Documents", "Since", "Last activity"].map((c) => h("th", { scope: "col" }, c)))), connections)),
     h("h2", {}, "Devices"),
     h("div", { class: "table" }, h("table", { "aria-label": "Devices" },
       h("thead", {}, h("tr", {}, ...["Device", "User", "Last seen", "Sockets", "State", ""].map((c) => h("th", { scope: "col" }, c)))), devices)),
