@@ -94,6 +94,7 @@ class ScopeService:
                 current = await self.store.projection_seq(tenant)
                 members = await self.store.scope_members(tenant, ReadableScope(scope, self.rules, principal))
                 subscription = Subscription(id, sink, principal, scope, members, current, self.rules)
+                current = await self._catch_up(subscription)
                 answer = await self._answer(subscription, version, current)
                 if not accept(subscription):
                     return None
@@ -106,6 +107,22 @@ class ScopeService:
             feed.joining -= 1
             self._forget_if_unused(tenant, feed)
 
+    async def _catch_up(self, subscription: Subscription) -> int:
+        """Bring the members, read after the tenant's number, to a number of their own; returns it.
+
+        A change saved between the two reads may already be in the members without being numbered at or below
+        the subscription's version: it would be skipped by the pushes and missing from a resume's diff. Taking
+        in every change since that version (each one's latest state) makes the members exactly those of the
+        last change read, whose number becomes the version.
+        """
+        while True:
+            changes = await self.store.projections_changed_since(subscription.tenant, subscription.version,
+                                                                limit=FEED_BATCH)
+            if changes:
+                subscription.apply(changes, changes[-1].seq)  # told in the answer, not pushed
+            if len(changes) < FEED_BATCH:
+                return subscription.version
+
     async def _answer(self, subscription: Subscription, version: int | None, current: int) -> ScopeMembers:
         if version is None or version > current:  # first time, or a version this store never gave
             return subscription.full()
@@ -113,7 +130,7 @@ class ScopeService:
         changes = await self.store.projections_changed_since(subscription.tenant, version, limit=limit + 1)
         if len(changes) > limit:
             return subscription.full()
-        # the members were read at ``current``: a change committed since then is not in them, and is pushed
+        # the members are those at ``current``: a change committed since then is not in them, and is pushed
         # next (numbered above ``current``), so a diff labelled ``current`` holds nothing newer
         return subscription.diff(change for change in changes if change.seq <= current)
 

@@ -190,3 +190,35 @@ async def test_a_subscription_ends_with_its_connection(tmp_path: Path) -> None:
         assert hub.scopes.subscriptions == 4
         await asyncio.gather(*(device.finish() for device in devices[1:]))
         assert hub.scopes.subscriptions == 0
+
+
+class ChangedDuringTheRead:
+    """The hub's store, where ``rows`` are saved between the read of the tenant's number and of the members."""
+
+    def __init__(self, hub: Hub, *rows: object) -> None:
+        self._store, self._rows = hub.store, rows
+
+    async def scope_members(self, tenant: str, scope: object) -> list[str]:
+        if self._rows:
+            rows, self._rows = self._rows, ()
+            await self._store.save_projections(rows)
+        return await self._store.scope_members(tenant, scope)  # type: ignore[arg-type]
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._store, name)
+
+
+async def test_a_change_saved_while_a_resume_reads_its_members_still_reaches_the_device(store_url: str,
+                                                                                         tmp_path: Path) -> None:
+    """The members are read after the tenant's number: what changed in between is told, in the answer or next."""
+    async with running_hub(tmp_path, store_url) as hub:
+        held = await seed(hub, projection("work_order:WO-1", "OPEN", "ana"), projection("work_order:WO-2", "OPEN", "ana"))
+        ana = ScopeDevice(hub)
+        await ana.auth()
+        hub.scopes.store = ChangedDuringTheRead(  # type: ignore[assignment]
+            hub, projection("work_order:WO-2", "CLOSED", "ana"), projection("work_order:WO-3", "OPEN", "ana"))
+        ana.members["resumed"] = {"work_order:WO-1", "work_order:WO-2"}  # what the device held at ``held``
+        answer = await ana.subscribe("resumed", version=held)
+        assert answer.members is None, "a diff"
+        await ana.wait_members("resumed", {"work_order:WO-1", "work_order:WO-3"})
+        await ana.finish()
