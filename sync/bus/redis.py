@@ -24,6 +24,7 @@ from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
 from sync.bus.base import Bus, BusListener, BusUnavailable
+from sync.cancellation import uncancelled
 
 __all__ = ["RedisBus"]
 
@@ -53,7 +54,7 @@ class RedisBus(Bus):
 
     async def publish(self, data: bytes) -> None:
         try:
-            await self._publisher.publish(self.channel, data)
+            await uncancelled(self._publisher.publish(self.channel, data))
         except (RedisError, OSError) as exc:
             raise BusUnavailable(f"publish to Redis failed: {type(exc).__name__}: {exc}") from exc
 
@@ -64,8 +65,8 @@ class RedisBus(Bus):
             client = self._client()
             pubsub = client.pubsub()
             try:
-                await pubsub.subscribe(self.channel)
-                while (await pubsub.get_message(timeout=1.0) or {}).get("type") != "subscribe":
+                await uncancelled(pubsub.subscribe(self.channel))
+                while (await uncancelled(pubsub.get_message(timeout=1.0)) or {}).get("type") != "subscribe":
                     pass
                 if lost:
                     log.warning("Redis bus subscription restored on %s", self.channel)
@@ -73,7 +74,7 @@ class RedisBus(Bus):
                 delay = _RECONNECT_MIN
                 listener.connected()
                 while True:
-                    message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
+                    message = await uncancelled(pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0))
                     if message is not None and message["type"] == "message":
                         try:
                             listener.received(message["data"])

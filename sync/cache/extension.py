@@ -14,6 +14,7 @@ import logging
 from collections.abc import Sequence, Set
 
 from sync.cache.base import Cache, CacheError
+from sync.cancellation import uncancelled
 from sync.hooks import Extension
 from sync.store import LogEntry
 
@@ -75,7 +76,7 @@ class CacheInvalidation(Extension):
             # a tenant noted again while this runs stays pending: it needs one more invalidation
             self._pending.discard(tenant)
             try:
-                await self.cache.invalidate(tenant)
+                await uncancelled(self.cache.invalidate(tenant))
             except CacheError as exc:
                 self._pending.add(tenant)
                 self.failures += 1

@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 from sync.admin.nodes.base import BoardUnavailable, NodeBoard
 from sync.admin.nodes.snapshot import NodeSnapshot, encode
+from sync.cancellation import uncancelled
 from sync.hooks import Extension
 
 __all__ = ["POST_SECONDS", "TTL_SECONDS", "SnapshotPoster"]
@@ -39,7 +40,7 @@ class SnapshotPoster(Extension):
                 snapshot = self._take()
                 node = snapshot.node
                 try:
-                    await self.board.post(node, encode(snapshot), self._ttl)
+                    await uncancelled(self.board.post(node, encode(snapshot), self._ttl))
                     if failing:
                         log.warning("admin snapshot posted again")
                     failing = False
