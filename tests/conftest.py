@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-pytest_plugins = ["tests.support.databases", "tests.support.hub", "tests.support.services", "tests.support.postgres_cluster",
+pytest_plugins = ["tests.support.databases", "tests.support.hub", "tests.support.postgres_cluster",
                   "tests.support.redis_server", "tests.support.browser"]
 
 TESTS = Path(__file__).resolve().parent

@@ -1,7 +1,7 @@
 """A cluster through its faults: nodes SIGKILLed 20 times (in turn), Redis down for 10 s, Postgres down for 10 s.
 
 Every fault here is made to services of the test's own: hub processes it started, a private Redis server
-and a private PostgreSQL server (``tests/support/services.py``, ``tests/support/postgres_cluster.py``).
+and a private PostgreSQL server (``tests/support/redis_server.py``, ``tests/support/postgres_cluster.py``).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from tests.support.devices import WritingDevice
 from tests.support.hub import HubProcess
 from tests.support.nodes import make_nodes, readiness, readiness_body, room_record, running
 from tests.support.postgres_cluster import PostgresCluster
-from tests.support.services import RedisServer
+from tests.support.redis_server import RedisServer
 from tests.support.stored import stored_doc
 
 pytestmark = pytest.mark.postgres

@@ -1,10 +1,14 @@
-"""Real Redis for tests: the shared server on 127.0.0.1:6379, and private servers a test may stop and start.
+"""Real Redis for tests: the shared server, with a key prefix per test, and private servers a test may stop.
 
-A missing ``redis-server`` or an unreachable shared server fails the test with a message; it never skips.
+The shared server comes from ``FIELDSYNC_TEST_REDIS_URL`` (default ``redis://127.0.0.1:6379/0``); when it
+cannot be reached the tests that need it fail and say so, never skip. Fault tests start their own
+``redis-server`` on a free port in a temporary directory (``RedisServer``) and stop it at will, never the
+shared one.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import subprocess
@@ -17,7 +21,9 @@ import pytest
 
 from tests.support.hub import free_port
 
-SHARED_URL = "redis://127.0.0.1:6379/0"
+REDIS_URL_ENV = "FIELDSYNC_TEST_REDIS_URL"
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+SHARED_URL = os.environ.get(REDIS_URL_ENV, DEFAULT_REDIS_URL)
 
 
 def _answers(port: int) -> bool:
@@ -29,8 +35,12 @@ def _answers(port: int) -> bool:
         return False
 
 
+def _port(url: str) -> int:
+    return int(url.rsplit(":", 1)[1].split("/")[0]) if url.count(":") > 1 else 6379
+
+
 class RedisServer:
-    """``redis-server`` on a free port, without persistence, that a test may stop and start again."""
+    """``redis-server`` on a free port, without persistence, logging to its directory; stopped and started at will."""
 
     def __init__(self, workdir: Path) -> None:
         binary = shutil.which("redis-server")
@@ -45,16 +55,19 @@ class RedisServer:
     def url(self) -> str:
         return f"redis://127.0.0.1:{self.port}/0"
 
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-             "--dir", str(self.workdir)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 10
+    def start(self, timeout: float = 10) -> None:
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        with open(self.workdir / "redis.log", "ab") as log:
+            self.process = subprocess.Popen(
+                [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                 "--dir", str(self.workdir)],
+                stdout=log, stderr=subprocess.STDOUT,
+            )
+        deadline = time.monotonic() + timeout
         while not _answers(self.port):
             if time.monotonic() > deadline or self.process.poll() is not None:
-                pytest.fail(f"redis-server did not start on port {self.port}", pytrace=False)
+                pytest.fail(f"redis-server did not start on port {self.port} (see {self.workdir / 'redis.log'})",
+                            pytrace=False)
             time.sleep(0.02)
 
     def stop(self) -> None:
@@ -67,15 +80,28 @@ class RedisServer:
 @pytest.fixture
 def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
     """A private Redis of this test's own, started; stopped afterwards."""
-    server = RedisServer(tmp_path)
+    server = RedisServer(tmp_path / "redis")
     server.start()
     yield server
     server.stop()
 
 
+@pytest.fixture(scope="session")
+def shared_redis_url() -> str:
+    """The shared Redis server; the session fails loudly when it does not answer."""
+    if not _answers(_port(SHARED_URL)):
+        pytest.fail(f"Redis is required and not answering at {SHARED_URL}. Start it with `bin/services` or set "
+                    f"{REDIS_URL_ENV}.", pytrace=False)
+    return SHARED_URL
+
+
 @pytest.fixture
-def shared_redis_prefix() -> str:
+def redis_prefix() -> str:
+    """A key prefix of this test's own, so tests sharing one Redis never hear each other."""
+    return f"fieldsync-test-{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture
+def shared_redis_prefix(shared_redis_url: str) -> str:
     """A key prefix of this test's own on the shared Redis (which must answer)."""
-    if not _answers(6379):
-        pytest.fail(f"Redis is required and not reachable at {SHARED_URL}; start it with bin/services", pytrace=False)
     return f"fieldsync:test:{uuid.uuid4().hex[:12]}:"

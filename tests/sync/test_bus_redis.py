@@ -12,7 +12,7 @@ from sync.bus import BusUnavailable, RedisBus
 from sync.protocol import Sync, SyncStep
 from tests.support.delivery import Deliveries, update_payloads
 from tests.support.inproc import Connection, token
-from tests.support.services import RedisServer
+from tests.support.redis_server import RedisServer
 from tests.support.stored import record_updates
 from tests.sync.bus_nodes import nodes
 from tests.sync.test_bus_contract import listening
