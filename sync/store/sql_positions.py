@@ -1,0 +1,44 @@
+"""Log positions in SQL: each document's head moved by appends (which number their entries), read for many at once."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from sync.store.records import LogPosition
+from sync.store.tables import document_logs
+
+__all__ = ["advance_heads", "read_positions"]
+
+# Rows per statement: well under SQLite's and asyncpg's bound parameter limits.
+_CHUNK = 500
+
+
+async def advance_heads(conn: AsyncConnection, insert: Any, counts: dict[tuple[str, str], int]) -> dict[tuple[str, str], int]:
+    """Move each document's head by its count (``insert``: the dialect's INSERT of ``document_logs``); returns
+    the new heads. Each head's row stays locked until the transaction ends, so one document's appends commit
+    in the order of the numbers they were given."""
+    heads: dict[tuple[str, str], int] = {}
+    # A fixed order: two nodes appending to the same documents never wait on each other in a cycle.
+    keys = sorted(counts, key=lambda key: (str(key[0]), str(key[1])))
+    for start in range(0, len(keys), _CHUNK):
+        chunk = keys[start:start + _CHUNK]
+        stmt = insert.values([{"tenant": t, "name": n, "head": counts[(t, n)], "folded": 0} for t, n in chunk])
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[document_logs.c.tenant, document_logs.c.name],
+            set_={"head": document_logs.c.head + stmt.excluded.head},
+        ).returning(document_logs.c.tenant, document_logs.c.name, document_logs.c.head)
+        for tenant, name, head in await conn.execute(stmt):
+            heads[(tenant, name)] = head
+    return heads
+
+
+async def read_positions(conn: AsyncConnection, tenant: str, names: Sequence[str]) -> dict[str, LogPosition]:
+    """The positions of those of ``names`` that have one (at most a few hundred names per call)."""
+    query = select(document_logs.c.name, document_logs.c.head, document_logs.c.folded).where(
+        document_logs.c.tenant == tenant, document_logs.c.name.in_(names)
+    )
+    return {name: LogPosition(head, folded) for name, head, folded in await conn.execute(query)}
