@@ -66,7 +66,7 @@ class BusExtension(Extension):
         self._outgoing: list[Message] = []
         self._wakeup = asyncio.Event()
         self._seq = 0
-        self._backlog: dict[Key, list[bytes]] = {}
+        self._backlog: dict[Key, list[tuple[bytes, int]]] = {}
         self._remote: dict[str, RemoteNode] = {}
         self._down = False
         self._subscribed = asyncio.Event()
@@ -122,14 +122,14 @@ class BusExtension(Extension):
     # -- hooks -----------------------------------------------------------------------------------
 
     def update_committed(self, entries: Sequence[LogEntry]) -> None:
-        self._queue([UpdateCommitted(e.tenant, e.name, e.update) for e in entries])
+        self._queue([UpdateCommitted(e.tenant, e.name, e.update, e.seq) for e in entries])
 
     def awareness_changed(self, room: Room, entries: Sequence[AwarenessEntry]) -> None:
         self._queue([AwarenessChanged(room.tenant, room.name, encode_awareness_update(list(entries)))])
 
     def document_loaded(self, room: Room) -> None:
-        for update in self._backlog.pop((room.tenant, room.name), ()):
-            self._apply(room, update)
+        for update, seq in self._backlog.pop((room.tenant, room.name), ()):
+            self._apply(room, update, seq)
         self.catch_up.document_loaded(room)
 
     def _queue(self, messages: list[Message]) -> None:
@@ -179,28 +179,29 @@ class BusExtension(Extension):
             self.catch_up.request()
         for raw in envelope.messages:
             match decode_message(raw):
-                case UpdateCommitted(tenant=tenant, name=name, update=update):
-                    self._receive_update((tenant, name), update)
+                case UpdateCommitted(tenant=tenant, name=name, update=update, seq=seq):
+                    self._receive_update((tenant, name), update, seq)
                 case AwarenessChanged(tenant=tenant, name=name, update=update):
                     self._receive_awareness(envelope.node, (tenant, name), update)
                 case None:
                     pass  # a kind this node does not know (sent by a newer one)
 
-    def _receive_update(self, key: Key, update: bytes) -> None:
+    def _receive_update(self, key: Key, update: bytes, seq: int) -> None:
         room = self._rooms.get(key)
         if room is not None:
-            self._apply(room, update)
+            self._apply(room, update, seq)
         elif self._rooms.loading(key):
-            self._backlog.setdefault(key, []).append(update)
+            self._backlog.setdefault(key, []).append((update, seq))
         else:
             self._backlog.pop(key, None)  # a load that failed left these: the store has them anyway
 
-    def _apply(self, room: Room, update: bytes) -> None:
+    def _apply(self, room: Room, update: bytes, seq: int) -> None:
         try:
             room.absorb(update)
         except ProtocolError:  # it continues an update not heard yet (or lost): the store has both
             self.catch_up.request([(room.tenant, room.name)])
             return
+        room.position.noted(seq)
         room.stored_bytes += len(update)  # stored by the node that took it
         if self._hooks is not None:
             self._hooks.document_changed(room)  # e.g. an assignment made on another node moves access here too

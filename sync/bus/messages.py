@@ -26,6 +26,8 @@ class UpdateCommitted(msgspec.Struct, frozen=True, tag="update", array_like=True
     tenant: str
     name: str
     update: bytes
+    seq: int = 0
+    """Its position in the document's log (``LogEntry.seq``); 0 from a node that does not send it."""
 
 
 class AwarenessChanged(msgspec.Struct, frozen=True, tag="awareness", array_like=True):

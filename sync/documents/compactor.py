@@ -1,7 +1,8 @@
 """Compaction in the background: a document whose log passed the threshold is folded into its snapshot.
 
-An extension: commits and loads count a room's log; ``run`` compacts one queued document at a time. The
-store takes a lock per document, so two nodes never fold the same log at once.
+An extension: commits and loads check a room's log length (``Room.log_length``, from its log position);
+``run`` compacts one queued document at a time. The store takes a lock per document, so two nodes never
+fold the same log at once.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from sync.documents.registry import Key, Rooms
 from sync.documents.room import Room
 from sync.errors import StoreError
 from sync.hooks import Extension
-from sync.store import DocumentLog, LogEntry
+from sync.store import DocumentLog, LogEntry, LogPosition
 
 __all__ = ["Compactor"]
 
@@ -37,27 +38,27 @@ class Compactor(Extension):
 
     def update_committed(self, entries: Sequence[LogEntry]) -> None:
         for entry in entries:
-            room = self._rooms.get((entry.tenant, entry.name))
-            if room is not None:
-                room.log_length += 1
-                self._consider(room)
+            self._consider(self._rooms.get((entry.tenant, entry.name)))
 
-    def _consider(self, room: Room) -> None:
-        if room.log_length >= self._threshold and not room.compacting:
+    def _consider(self, room: Room | None) -> None:
+        if room is not None and room.log_length >= self._threshold and not room.compacting:
             room.compacting = True
             self._queue.put_nowait((room.tenant, room.name))
 
     async def run(self) -> None:
         while True:
             key = await self._queue.get()
+            position: LogPosition | None = None
             try:
                 folded = await self._store.compact(*key)
+                position = (await self._store.positions(key[0], [key[1]]))[key[1]]
             except StoreError as exc:
                 log.error("compaction of %s/%s failed: %s", key[0], key[1], exc.reason)
                 folded = 0
             room = self._rooms.get(key)
             if room is not None:
-                room.log_length = max(0, room.log_length - folded)
+                if position is not None:
+                    room.position.stored(position.head, position.folded)
                 if folded:  # the snapshot is the merge of what was folded: about the document's encoded size
                     room.stored_bytes = len(room.doc.get_update())
                 # the log kept growing during the pass: go again (unless the pass could do nothing, e.g.
