@@ -41,6 +41,7 @@ class CatchUp:
         self._keys: set[Key] = set()
         self._after_load: set[Key] = set()
         self._wakeup = asyncio.Event()
+        self._busy = False
         #: Rooms that lacked something, rooms read again from the store, catch-up passes.
         self.rooms_caught_up = 0
         self.rooms_read = 0
@@ -63,13 +64,15 @@ class CatchUp:
 
     @property
     def pending(self) -> bool:
-        return self._everything or bool(self._keys) or bool(self._after_load)
+        """True while a catch-up is asked for or running."""
+        return self._busy or self._everything or bool(self._keys) or bool(self._after_load)
 
     async def run(self) -> None:
         while True:
             await self._wakeup.wait()
             self._wakeup.clear()
             keys = self._take()
+            self._busy = True
             try:
                 await self._catch_up(keys)
             except StoreError as exc:
@@ -77,6 +80,8 @@ class CatchUp:
                 self._keys.update(keys)
                 await asyncio.sleep(self._retry)
                 self._wakeup.set()
+            finally:
+                self._busy = False
 
     def _take(self) -> set[Key]:
         keys, self._keys = self._keys, set()
