@@ -8,7 +8,9 @@ merged and relayed (``Room.catch_up``): a subscriber never receives an update tw
 A loss does not say which documents it hit, so every loaded room is concerned; but only those whose log
 moved past what the room merged (``Room.position``) lack anything. The store's log positions of many rooms
 are read in one small query (no update is read), and only the rooms behind them are read again: a loss
-while a few documents of thousands changed costs a few document reads, not thousands.
+while a few documents of thousands changed costs a few document reads, not thousands. Only a loss that may
+hold commits of a node that does not number them (an older version, during a rolling upgrade) has every
+room concerned read again.
 """
 
 from __future__ import annotations
@@ -42,17 +44,23 @@ class CatchUp:
         self._after_load: set[Key] = set()
         self._wakeup = asyncio.Event()
         self._busy = False
+        self._by_position = True
         #: Rooms that lacked something, rooms read again from the store, catch-up passes.
         self.rooms_caught_up = 0
         self.rooms_read = 0
         self.runs = 0
 
-    def request(self, keys: Iterable[Key] | None = None) -> None:
-        """Catch up ``keys``, or every loaded room (and every room loading now) when ``None``."""
+    def request(self, keys: Iterable[Key] | None = None, *, by_position: bool = True) -> None:
+        """Catch up ``keys``, or every loaded room (and every room loading now) when ``None``.
+
+        ``by_position=False``: read them again whatever their log positions say, since what was lost may
+        have been committed by a node that does not number its entries (they move no position).
+        """
         if keys is None:
             self._everything = True
         else:
             self._keys.update(keys)
+        self._by_position = self._by_position and by_position
         self._wakeup.set()
 
     def document_loaded(self, room: Room) -> None:
@@ -60,7 +68,7 @@ class CatchUp:
         key = (room.tenant, room.name)
         if key in self._after_load:
             self._after_load.discard(key)
-            self.request([key])
+            self.request([key], by_position=False)  # rare, and the loss may have been of either kind
 
     @property
     def pending(self) -> bool:
@@ -71,27 +79,29 @@ class CatchUp:
         while True:
             await self._wakeup.wait()
             self._wakeup.clear()
-            keys = self._take()
+            keys, by_position = self._take()
             self._busy = True
             try:
-                await self._catch_up(keys)
+                await self._catch_up(keys, by_position)
             except StoreError as exc:
                 log.warning("catch-up of %d rooms from the store failed (%s); retrying", len(keys), exc.reason)
                 self._keys.update(keys)
+                self._by_position = self._by_position and by_position
                 await asyncio.sleep(self._retry)
                 self._wakeup.set()
             finally:
                 self._busy = False
 
-    def _take(self) -> set[Key]:
+    def _take(self) -> tuple[set[Key], bool]:
         keys, self._keys = self._keys, set()
+        by_position, self._by_position = self._by_position, True
         if self._everything:
             self._everything = False
             keys.update(self._rooms.loaded)
             self._after_load.update(self._rooms.loading_keys())
-        return keys
+        return keys, by_position
 
-    async def _catch_up(self, keys: set[Key]) -> None:
+    async def _catch_up(self, keys: set[Key], by_position: bool) -> None:
         self.runs += 1
         by_tenant: dict[str, list[str]] = {}
         for tenant, name in keys:
@@ -101,7 +111,8 @@ class CatchUp:
             for tenant, names in by_tenant.items():
                 for start in range(0, len(names), LOAD_BATCH):
                     chunk = names[start:start + LOAD_BATCH]
-                    behind = await self._behind(tenant, chunk)
+                    behind = await self._behind(tenant, chunk) if by_position else [
+                        name for name in chunk if (tenant, name) in self._rooms.loaded]
                     stored = await self._store.load_many(tenant, behind) if behind else {}
                     self.rooms_read += len(behind)
                     for name in chunk:

@@ -68,6 +68,8 @@ class BusExtension(Extension):
         self._seq = 0
         self._backlog: dict[Key, list[tuple[bytes, int]]] = {}
         self._remote: dict[str, RemoteNode] = {}
+        #: Nodes heard that do not number their updates (an older version, during a rolling upgrade).
+        self._unnumbered: set[str] = set()
         self._down = False
         self._subscribed = asyncio.Event()
         self.peers = Peers(silence)
@@ -116,7 +118,8 @@ class BusExtension(Extension):
             await asyncio.sleep(self._heartbeat)
             for node in self.peers.silent(time.monotonic()):
                 log.warning("node %s went silent on the bus; catching up from the store", node)
-                self.catch_up.request()
+                self.catch_up.request(by_position=node not in self._unnumbered)
+                self._unnumbered.discard(node)
                 self._forget_awareness(node)
 
     # -- hooks -----------------------------------------------------------------------------------
@@ -154,7 +157,7 @@ class BusExtension(Extension):
     def connected(self) -> None:
         """Our subscription (re)started: what was published meanwhile is in the store."""
         self.peers.forget()
-        self.catch_up.request()
+        self.catch_up.request(by_position=not self._unnumbered)
         self._subscribed.set()
 
     async def subscribed(self, timeout: float) -> bool:
@@ -174,9 +177,11 @@ class BusExtension(Extension):
             return
         if envelope.node == self._node_id:
             return
+        if not envelope.numbered:
+            self._unnumbered.add(envelope.node)
         if self.peers.heard(envelope.node, envelope.seq, time.monotonic()):
             self.gaps += 1
-            self.catch_up.request()
+            self.catch_up.request(by_position=envelope.numbered)
         for raw in envelope.messages:
             match decode_message(raw):
                 case UpdateCommitted(tenant=tenant, name=name, update=update, seq=seq):

@@ -9,12 +9,15 @@ from pathlib import Path
 import msgspec
 import pytest
 from pycrdt import Map
+from sqlalchemy import insert
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from sync.bus import AwarenessChanged, Bus, InProcessBus, RedisBus, UpdateCommitted
 from sync.bus.messages import Envelope, encode_envelope
 from sync.protocol import Awareness, Sync, SyncStep
 from sync.protocol.awareness import AwarenessEntry, decode_awareness_update, encode_awareness_update
 from sync.store import LogEntry, StoredDocument
+from sync.store.tables import updates as updates_table
 from tests.support.delivery import Deliveries, update_payloads
 from tests.support.inproc import Connection, token
 from tests.support.stored import record_updates
@@ -193,6 +196,39 @@ async def test_a_loss_reads_again_only_the_rooms_whose_log_moved_past_them(
         await wait_until(lambda: hub.bus_link.catch_up.runs > runs and not hub.bus_link.catch_up.pending)
         assert sorted(read) == sorted(names[1:3])
         await reader.finish()
+
+
+async def test_a_loss_from_a_node_that_does_not_number_its_updates_reads_every_room_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    shared = InProcessBus()
+    async with nodes(tmp_path, 1, lambda: shared) as (hub,):
+        names = [f"work_order:WO-{i}" for i in range(5)]
+        await asyncio.gather(*(hub.acquire("acme", name) for name in names))
+        await wait_until(lambda: not hub.bus_link.catch_up.pending)
+        read: list[str] = []
+        load_many = hub.store.load_many
+
+        async def counted(tenant: str, wanted: Sequence[str]) -> dict[str, StoredDocument]:
+            read.extend(wanted)
+            return await load_many(tenant, wanted)
+
+        monkeypatch.setattr(hub.store, "load_many", counted)
+        runs = hub.bus_link.catch_up.runs
+        # a node of the previous version commits as it did (no number, no head moved) and its envelope is lost
+        await shared.publish(encode_envelope("older", 1, [], numbered=False))
+        engine = create_async_engine(f"sqlite+aiosqlite:///{tmp_path / 'hub.db'}")
+        try:
+            async with engine.begin() as conn:
+                await conn.execute(insert(updates_table).values(
+                    tenant="acme", name=names[3], data=record_updates(1, key="old")[1][0]))
+        finally:
+            await engine.dispose()
+        await shared.publish(encode_envelope("older", 3, [], numbered=False))
+        await wait_until(lambda: hub.bus_link.catch_up.runs > runs and not hub.bus_link.catch_up.pending)
+
+        assert sorted(read) == sorted(names), "its commits move no position: every room is read again"
+        assert hub.rooms[("acme", names[3])].doc.get("record", type=Map).to_py() == {"old0": 0}
 
 
 async def wait_until(condition: Callable[[], bool], timeout: float = 5.0) -> None:
