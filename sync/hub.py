@@ -73,7 +73,8 @@ class Hub:
             max_batch=config.group_commit_max_batch,
         )
         self.writes = WritePath(
-            self.committer, self.referee, self.hooks, self.gate, max_document_bytes=config.max_document_bytes,
+            self.committer, self.referee, self.hooks, self.gate, self.registry.get,
+            max_document_bytes=config.max_document_bytes,
         )
         self.rejections = Rejections(store, per_hour=config.rejected_writes_per_hour, on_recorded=self.hooks.conflict_recorded)
         self.review = Review(store, self.referee, acquire=self.registry.acquire, persist=self.writes.persist)

@@ -19,7 +19,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from conflict.codes import ViolationCode
@@ -50,10 +50,12 @@ class WritePath:
         referee: Referee,
         hooks: Hooks,
         gate: AccessGate,
+        room_of: Callable[[tuple[str, str]], Room | None],
         *,
         max_document_bytes: int = 1 << 62,
     ) -> None:
         self._committer = committer
+        self._room_of = room_of
         self._referee = referee
         self._hooks = hooks
         self._gate = gate
@@ -147,7 +149,14 @@ class WritePath:
             room.pending_writes -= count
 
     def committed(self, entries: Sequence[LogEntry]) -> None:
-        """Steps 8 and 9: the committer calls this after each transaction; the extensions project and publish."""
+        """Steps 8 and 9: the committer calls this after each transaction; the extensions project and publish.
+
+        Each room first notes the log positions its entries were given (what catch-ups and compaction read).
+        """
+        for entry in entries:
+            room = self._room_of((entry.tenant, entry.name))
+            if room is not None:
+                room.position.noted(entry.seq)
         self._hooks.update_committed(entries)
 
 

@@ -22,8 +22,8 @@ from sync.store.migrate import alembic_config, current_revision
 from sync.store.tables import Base, updates
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-TABLES = {"documents", "updates", "projections", "devices", "conflicts"}
-HEAD = "0006"
+TABLES = {"documents", "document_logs", "updates", "projections", "devices", "conflicts"}
+HEAD = "0007"
 INDEXES = {
     "updates": {"ix_updates_tenant_name_id"},
     "projections": {
@@ -101,13 +101,33 @@ async def test_downgrade_to_base_removes_every_table(sqlite_url: str) -> None:
     assert TABLES <= set(await inspect_database(sqlite_url, schema))
 
 
+async def test_0007_numbers_the_entries_already_in_the_log(empty_url: str) -> None:
+    await asyncio.to_thread(command.upgrade, alembic_config(empty_url), "0006")
+    engine = create_async_engine(empty_url)
+    try:
+        async with engine.begin() as conn:
+            for name in ("work_order:WO-1", "work_order:WO-2", "work_order:WO-1"):
+                await conn.execute(text("INSERT INTO updates (tenant, name, data) VALUES ('acme', :name, :data)"),
+                                   {"name": name, "data": b"\x00\x00"})
+
+        await upgrade(empty_url)
+
+        async with engine.connect() as conn:
+            numbered = (await conn.execute(text("SELECT name, seq FROM updates ORDER BY id"))).all()
+            heads = (await conn.execute(text("SELECT name, head, folded FROM document_logs ORDER BY name"))).all()
+    finally:
+        await engine.dispose()
+    assert [tuple(row) for row in numbered] == [("work_order:WO-1", 1), ("work_order:WO-2", 1), ("work_order:WO-1", 2)]
+    assert [tuple(row) for row in heads] == [("work_order:WO-1", 2, 0), ("work_order:WO-2", 1, 0)]
+
+
 async def test_downgrade_of_0002_removes_only_the_conflicts_table(sqlite_url: str) -> None:
     await upgrade(sqlite_url)
 
     await asyncio.to_thread(command.downgrade, alembic_config(sqlite_url), "0001")
 
     found = set(await inspect_database(sqlite_url, schema))
-    assert "conflicts" not in found and TABLES - {"conflicts"} <= found
+    assert "conflicts" not in found and TABLES - {"conflicts", "document_logs"} <= found
     assert await inspect_database(sqlite_url, version) == "0001"
 
 

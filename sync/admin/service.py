@@ -135,9 +135,10 @@ class Admin:
     async def compact(self, tenant: str, name: str) -> CompactionView:
         """Fold the document's log into its snapshot now."""
         folded = await self.store.compact(tenant, name)
+        position = (await self.store.positions(tenant, [name]))[name]
         room = self.hub.rooms.get((tenant, name))
         if room is not None:
-            room.log_length = max(0, room.log_length - folded)
+            room.position.stored(position.head, position.folded)
         return CompactionView(document=name, folded=folded, log_length=await self.store.log_length(tenant, name))
 
     async def unload(self, tenant: str, name: str) -> UnloadView:

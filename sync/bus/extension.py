@@ -66,8 +66,10 @@ class BusExtension(Extension):
         self._outgoing: list[Message] = []
         self._wakeup = asyncio.Event()
         self._seq = 0
-        self._backlog: dict[Key, list[bytes]] = {}
+        self._backlog: dict[Key, list[tuple[bytes, int]]] = {}
         self._remote: dict[str, RemoteNode] = {}
+        #: Nodes heard that do not number their updates (an older version, during a rolling upgrade).
+        self._unnumbered: set[str] = set()
         self._down = False
         self._subscribed = asyncio.Event()
         self.peers = Peers(silence)
@@ -116,20 +118,21 @@ class BusExtension(Extension):
             await asyncio.sleep(self._heartbeat)
             for node in self.peers.silent(time.monotonic()):
                 log.warning("node %s went silent on the bus; catching up from the store", node)
-                self.catch_up.request()
+                self.catch_up.request(by_position=node not in self._unnumbered)
+                self._unnumbered.discard(node)
                 self._forget_awareness(node)
 
     # -- hooks -----------------------------------------------------------------------------------
 
     def update_committed(self, entries: Sequence[LogEntry]) -> None:
-        self._queue([UpdateCommitted(e.tenant, e.name, e.update) for e in entries])
+        self._queue([UpdateCommitted(e.tenant, e.name, e.update, e.seq) for e in entries])
 
     def awareness_changed(self, room: Room, entries: Sequence[AwarenessEntry]) -> None:
         self._queue([AwarenessChanged(room.tenant, room.name, encode_awareness_update(list(entries)))])
 
     def document_loaded(self, room: Room) -> None:
-        for update in self._backlog.pop((room.tenant, room.name), ()):
-            self._apply(room, update)
+        for update, seq in self._backlog.pop((room.tenant, room.name), ()):
+            self._apply(room, update, seq)
         self.catch_up.document_loaded(room)
 
     def _queue(self, messages: list[Message]) -> None:
@@ -154,7 +157,7 @@ class BusExtension(Extension):
     def connected(self) -> None:
         """Our subscription (re)started: what was published meanwhile is in the store."""
         self.peers.forget()
-        self.catch_up.request()
+        self.catch_up.request(by_position=not self._unnumbered)
         self._subscribed.set()
 
     async def subscribed(self, timeout: float) -> bool:
@@ -174,33 +177,36 @@ class BusExtension(Extension):
             return
         if envelope.node == self._node_id:
             return
+        if not envelope.numbered:
+            self._unnumbered.add(envelope.node)
         if self.peers.heard(envelope.node, envelope.seq, time.monotonic()):
             self.gaps += 1
-            self.catch_up.request()
+            self.catch_up.request(by_position=envelope.numbered)
         for raw in envelope.messages:
             match decode_message(raw):
-                case UpdateCommitted(tenant=tenant, name=name, update=update):
-                    self._receive_update((tenant, name), update)
+                case UpdateCommitted(tenant=tenant, name=name, update=update, seq=seq):
+                    self._receive_update((tenant, name), update, seq)
                 case AwarenessChanged(tenant=tenant, name=name, update=update):
                     self._receive_awareness(envelope.node, (tenant, name), update)
                 case None:
                     pass  # a kind this node does not know (sent by a newer one)
 
-    def _receive_update(self, key: Key, update: bytes) -> None:
+    def _receive_update(self, key: Key, update: bytes, seq: int) -> None:
         room = self._rooms.get(key)
         if room is not None:
-            self._apply(room, update)
+            self._apply(room, update, seq)
         elif self._rooms.loading(key):
-            self._backlog.setdefault(key, []).append(update)
+            self._backlog.setdefault(key, []).append((update, seq))
         else:
             self._backlog.pop(key, None)  # a load that failed left these: the store has them anyway
 
-    def _apply(self, room: Room, update: bytes) -> None:
+    def _apply(self, room: Room, update: bytes, seq: int) -> None:
         try:
             room.absorb(update)
         except ProtocolError:  # it continues an update not heard yet (or lost): the store has both
             self.catch_up.request([(room.tenant, room.name)])
             return
+        room.position.noted(seq)
         room.stored_bytes += len(update)  # stored by the node that took it
         if self._hooks is not None:
             self._hooks.document_changed(room)  # e.g. an assignment made on another node moves access here too

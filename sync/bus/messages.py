@@ -26,6 +26,8 @@ class UpdateCommitted(msgspec.Struct, frozen=True, tag="update", array_like=True
     tenant: str
     name: str
     update: bytes
+    seq: int = 0
+    """Its position in the document's log (``LogEntry.seq``); 0 from a node that does not send it."""
 
 
 class AwarenessChanged(msgspec.Struct, frozen=True, tag="awareness", array_like=True):
@@ -45,6 +47,9 @@ class Envelope(msgspec.Struct, frozen=True, array_like=True):
     node: str
     seq: int
     messages: list[msgspec.Raw] = []
+    numbered: bool = False
+    """The node numbers its updates (``UpdateCommitted.seq``); False from an older one, whose commits move no
+    log position, so that a loss of its envelopes is caught up by reading every room again."""
 
 
 _encoder = msgspec.msgpack.Encoder()
@@ -52,8 +57,8 @@ _envelope = msgspec.msgpack.Decoder(Envelope)
 _message = msgspec.msgpack.Decoder(Message)
 
 
-def encode_envelope(node: str, seq: int, messages: list[Message]) -> bytes:
-    return _encoder.encode(Envelope(node, seq, [msgspec.Raw(_encoder.encode(m)) for m in messages]))
+def encode_envelope(node: str, seq: int, messages: list[Message], *, numbered: bool = True) -> bytes:
+    return _encoder.encode(Envelope(node, seq, [msgspec.Raw(_encoder.encode(m)) for m in messages], numbered))
 
 
 def decode_envelope(data: bytes) -> Envelope:

@@ -117,7 +117,7 @@ class Committer:
             self._inflight = batch
             started = time.perf_counter()
             try:
-                await self._store.append(entries)
+                numbered = await self._store.append(entries)
             except StoreError as exc:
                 log.error("commit of %d updates failed: %s", len(entries), exc.reason)
                 if not batch.future.done():
@@ -130,7 +130,7 @@ class Committer:
                 self.last_batch = (len(entries), done - batch.opened, done - started)
                 if not batch.future.done():
                     batch.future.set_result(None)
-                self._on_committed(entries)
+                self._on_committed(numbered)
             finally:
                 self._inflight = None
         if not self._queue:

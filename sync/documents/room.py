@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from pycrdt import Doc, get_state, get_update, merge_updates
 
 from sync.documents.awareness import AwarenessBudget, AwarenessOutcome, AwarenessRegistry
+from sync.documents.position import Position
 from sync.documents.shared_state import SharedState
 from sync.protocol.codes import ErrorCode
 from sync.errors import ProtocolError
@@ -37,7 +38,8 @@ class Room:
         self.doc: Doc = Doc()
         self.subscribers: dict[Subscriber, None] = {}
         self.awareness = AwarenessRegistry()
-        self.log_length = 0
+        #: Where the room stands in the document's log (``sync.documents.position``).
+        self.position = Position()
         #: Bytes the store holds for the document (snapshot and log since): what the size limit is about.
         self.stored_bytes = 0
         #: The whole document encoded once per version, shared by every step 1 that needs it all.
@@ -68,7 +70,7 @@ class Room:
         """Build the doc from the stored snapshot and log; returns the stored updates that failed to apply."""
         bad = _apply_stored(self.doc, stored)
         self._changes.clear()
-        self.log_length = stored.log_length
+        self.position.read(stored.head, stored.folded)
         self.stored_bytes = len(stored.snapshot or b"") + sum(len(update) for update in stored.updates)
         return bad
 
@@ -77,7 +79,14 @@ class Room:
         probe = Doc()
         _apply_stored(probe, stored)
         # the difference to a complete state has no gap: no need to check it like a single update
-        return self._merge(probe.get_update(self.doc.get_state()), None)
+        changed = self._merge(probe.get_update(self.doc.get_state()), None)
+        self.position.read(stored.head, stored.folded)
+        return changed
+
+    @property
+    def log_length(self) -> int:
+        """Entries of the document's log beyond its snapshot, counting every node's commits."""
+        return self.position.length
 
     # -- subscribers -------------------------------------------------------------------------------
 

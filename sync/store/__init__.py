@@ -15,12 +15,12 @@ from sync.store.listing import (
 from sync.store.log import DocumentLog
 from sync.store.migrate import schema_revisions, upgrade
 from sync.store.projections import ProjectionStore, ScopeIndex
-from sync.store.records import ConflictRecord, DeviceRecord, DeviceSeen, LogEntry, Projection, ProjectionChange, StoredDocument
+from sync.store.records import ConflictRecord, DeviceRecord, DeviceSeen, LogEntry, LogPosition, Projection, ProjectionChange, StoredDocument
 from sync.store.sql import SqlStore
 
 __all__ = [
     "LISTING_SORTS", "ConflictRecord", "ConflictStore", "DeviceRecord", "DeviceSeen", "DeviceStore", "DocumentLog",
-    "ListedRecord", "LogEntry", "Projection", "ProjectionChange", "ProjectionStore", "RecordFilter", "RecordListing",
+    "ListedRecord", "LogEntry", "LogPosition", "Projection", "ProjectionChange", "ProjectionStore", "RecordFilter", "RecordListing",
     "RecordOrder", "ReportGroup", "ReportRow", "ScopeIndex", "SqlStore", "Store", "StoredDocument", "schema_revisions",
     "upgrade",
 ]

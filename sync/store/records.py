@@ -6,7 +6,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-__all__ = ["ConflictRecord", "DeviceRecord", "DeviceSeen", "LogEntry", "Projection", "ProjectionChange", "StoredDocument"]
+__all__ = [
+    "ConflictRecord", "DeviceRecord", "DeviceSeen", "LogEntry", "LogPosition", "Projection", "ProjectionChange",
+    "StoredDocument",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,6 +26,13 @@ class StoredDocument:
     updates: list[bytes] = field(default_factory=list)
     """Log entries written after the snapshot, in the order they were committed."""
 
+    head: int = 0
+    """The log position this state holds: every entry numbered up to it is in the snapshot or ``updates``
+    (read before them, so later entries may be there too)."""
+
+    folded: int = 0
+    """The entries numbered up to this are folded into the snapshot."""
+
     @property
     def log_length(self) -> int:
         """How many log entries a load has to apply on top of the snapshot."""
@@ -36,6 +46,21 @@ class LogEntry:
     tenant: str
     name: str
     update: bytes
+    seq: int = 0
+    """Its position in the document's log, given by ``append`` (0 until then)."""
+
+
+@dataclass(frozen=True, slots=True)
+class LogPosition:
+    """Where one document's log stands in the store: entries ever appended, and entries folded."""
+
+    head: int = 0
+    folded: int = 0
+
+    @property
+    def length(self) -> int:
+        """Entries in the log beyond the snapshot."""
+        return self.head - self.folded
 
 
 @dataclass(frozen=True, slots=True)

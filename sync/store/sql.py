@@ -8,11 +8,12 @@ import hashlib
 import time
 from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from pycrdt import get_state, merge_updates
-from sqlalchemy import Row, delete, event, func, insert, literal_column, select, text, union_all
+from sqlalchemy import Row, delete, event, func, insert, literal_column, select, text, union_all, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import URL, Connection, Engine, make_url
@@ -22,12 +23,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from sync.errors import ConfigError, StoreError
 from sync.store.base import Store
 from sync.store.columns import DERIVED_COLUMNS, derived_columns
-from sync.store.records import LogEntry, Projection, StoredDocument
+from sync.store.records import LogEntry, LogPosition, Projection, StoredDocument
 from sync.store.sql_conflicts import ConflictTable
 from sync.store.sql_devices import DeviceTable
 from sync.store.sql_listing import ListingQueries
+from sync.store.sql_positions import advance_heads, read_positions
 from sync.store.sql_scopes import ScopeQueries
-from sync.store.tables import documents, projections, updates
+from sync.store.tables import document_logs, documents, projections, updates
 
 __all__ = ["SqlStore", "compaction_lock_key", "describe_error"]
 
@@ -119,14 +121,35 @@ class SqlStore(ConflictTable, DeviceTable, ScopeQueries, ListingQueries, Store):
                     found.update(await _load_chunk(conn, tenant, chunk))
         return {name: found.get(name) or StoredDocument() for name in wanted}
 
-    async def append(self, entries: Sequence[LogEntry]) -> None:
+    async def append(self, entries: Sequence[LogEntry]) -> list[LogEntry]:
         if not entries:
-            return
-        rows = [{"tenant": e.tenant, "name": e.name, "data": e.update} for e in entries]
+            return []
+        counts: dict[tuple[str, str], int] = {}
+        for entry in entries:
+            key = (entry.tenant, entry.name)
+            counts[key] = counts.get(key, 0) + 1
         async with self._transaction("append", exclusive=True) as conn:
-            await conn.execute(insert(updates), rows)
+            heads = await advance_heads(conn, self._insert(document_logs), counts)
+            numbered = []
+            for entry in entries:
+                key = (entry.tenant, entry.name)
+                numbered.append(replace(entry, seq=heads[key] - counts[key] + 1))
+                counts[key] -= 1
+            await conn.execute(
+                insert(updates), [{"tenant": e.tenant, "name": e.name, "data": e.update, "seq": e.seq} for e in numbered]
+            )
+        return numbered
 
-    async def compact(self, tenant: str, name: str) -> int:
+    async def positions(self, tenant: str, names: Sequence[str]) -> dict[str, LogPosition]:
+        wanted = list(dict.fromkeys(names))
+        found: dict[str, LogPosition] = {}
+        if wanted:
+            async with self._transaction("positions") as conn:
+                for chunk in _chunks(wanted, _IN_CHUNK):
+                    found.update(await read_positions(conn, tenant, chunk))
+        return {name: found.get(name) or LogPosition() for name in wanted}
+
+    async def compact(self, tenant: str, name: str, *, at_least: int = 1) -> int:
         # On SQLite, BEGIN IMMEDIATE takes the single writer lock before anything is read, so no other
         # compaction can interleave; appends simply wait for it.
         async with self._transaction("compact", exclusive=True) as conn:
@@ -134,9 +157,13 @@ class SqlStore(ConflictTable, DeviceTable, ScopeQueries, ListingQueries, Store):
                 key = compaction_lock_key(tenant, name)
                 if not await conn.scalar(select(func.pg_try_advisory_xact_lock(key))):
                     return 0
+            if at_least > 1:  # read after the lock: a compaction that just ended has moved ``folded``
+                position = (await read_positions(conn, tenant, [name])).get(name, LogPosition())
+                if position.length < at_least:
+                    return 0
             log = (
                 await conn.execute(
-                    select(updates.c.id, updates.c.data)
+                    select(updates.c.id, updates.c.seq, updates.c.data)
                     .where(updates.c.tenant == tenant, updates.c.name == name)
                     .order_by(updates.c.id)
                 )
@@ -152,6 +179,14 @@ class SqlStore(ConflictTable, DeviceTable, ScopeQueries, ListingQueries, Store):
             # read began, and it must stay in the log.
             for ids in _chunks([row.id for row in log], _IN_CHUNK):
                 await conn.execute(delete(updates).where(updates.c.id.in_(ids)))
+            # Entries commit in the order of their numbers (appends number them under the head's row lock),
+            # so what this read saw is every entry up to the largest number it saw.
+            through = max(row.seq for row in log)
+            await conn.execute(
+                update(document_logs)
+                .where(document_logs.c.tenant == tenant, document_logs.c.name == name, document_logs.c.folded < through)
+                .values(folded=through)
+            )
         return len(log)
 
     async def log_length(self, tenant: str, name: str) -> int:
@@ -285,7 +320,11 @@ def _configure_sqlite(engine: Engine, synchronous: str) -> None:
 
 async def _load_chunk(conn: AsyncConnection, tenant: str, names: Sequence[str]) -> dict[str, StoredDocument]:
     """Snapshots and logs of ``names`` in ONE statement, so a compaction committing meanwhile is seen
-    either entirely or not at all (a snapshot read before it and a log read after would lose entries)."""
+    either entirely or not at all (a snapshot read before it and a log read after would lose entries).
+
+    The log positions are read first: the state read after them holds at least every entry up to them.
+    """
+    position = await read_positions(conn, tenant, names)
     snapshots = select(
         literal_column("0").label("part"),
         documents.c.name,
@@ -304,7 +343,10 @@ async def _load_chunk(conn: AsyncConnection, tenant: str, names: Sequence[str]) 
         else:
             log_of.setdefault(name, []).append(data)
     return {
-        name: StoredDocument(snapshot=snapshot_of.get(name), updates=log_of.get(name, []))
+        name: StoredDocument(
+            snapshot=snapshot_of.get(name), updates=log_of.get(name, []),
+            head=position.get(name, LogPosition()).head, folded=position.get(name, LogPosition()).folded,
+        )
         for name in snapshot_of.keys() | log_of.keys()
     }
 

@@ -82,6 +82,24 @@ class UpdateRow(Base):
     name: Mapped[str] = mapped_column(String(512))
     data: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), server_default=func.now())
+    seq: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
+    """The entry's position in its document's log: 1, 2, ... in commit order (``DocumentLogRow.head``)."""
+
+
+class DocumentLogRow(Base):
+    """Where one document's log stands: how many entries were ever appended, and how many were folded.
+
+    Appends number their entries from ``head`` under this row's lock, so a document's entries commit in the
+    order of their numbers: whoever sees entry N committed sees every entry before it. Compaction folds a
+    prefix of the log and records its last number in ``folded``; ``head - folded`` is the log's length.
+    """
+
+    __tablename__ = "document_logs"
+
+    tenant: Mapped[str] = mapped_column(String(128), primary_key=True)
+    name: Mapped[str] = mapped_column(String(512), primary_key=True)
+    head: Mapped[int] = mapped_column(BigInteger)
+    folded: Mapped[int] = mapped_column(BigInteger)
 
 
 class ProjectionRow(Base):
@@ -186,6 +204,7 @@ class ConflictRow(Base):
 
 documents = DocumentRow.__table__
 updates = UpdateRow.__table__
+document_logs = DocumentLogRow.__table__
 projections = ProjectionRow.__table__
 projection_sequences = ProjectionSequenceRow.__table__
 devices = DeviceRow.__table__

@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import msgspec
 import pytest
 from pycrdt import Map
+from sqlalchemy import insert
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from sync.bus import AwarenessChanged, Bus, InProcessBus, RedisBus, UpdateCommitted
 from sync.bus.messages import Envelope, encode_envelope
 from sync.protocol import Awareness, Sync, SyncStep
 from sync.protocol.awareness import AwarenessEntry, decode_awareness_update, encode_awareness_update
-from sync.store import LogEntry
+from sync.store import LogEntry, StoredDocument
+from sync.store.tables import updates as updates_table
 from tests.support.delivery import Deliveries, update_payloads
 from tests.support.inproc import Connection, token
 from tests.support.stored import record_updates
@@ -150,3 +153,85 @@ async def test_a_message_of_an_unknown_kind_is_skipped_and_the_rest_applied(tmp_
                                  == {"x0": 0})
         assert hub.bus_link.gaps == 0
         await reader.finish()
+
+
+async def test_a_loss_reads_again_only_the_rooms_whose_log_moved_past_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    shared = InProcessBus()
+    async with nodes(tmp_path, 1, lambda: shared) as (hub,):
+        names = [f"work_order:WO-{i}" for i in range(500)]
+        for name in names[:100]:  # rooms with a log of their own, a few of them compacted
+            await hub.store.append([LogEntry("acme", name, record_updates(1, key=name)[1][0])])
+        await hub.store.compact("acme", names[0])
+        await asyncio.gather(*(hub.acquire("acme", name) for name in names))
+        reader = Connection(hub)
+        await reader.open(names[2])
+        await wait_until(lambda: not hub.bus_link.catch_up.pending)  # the catch-ups of rooms loaded meanwhile
+        read: list[str] = []
+        load_many = hub.store.load_many
+
+        async def counted(tenant: str, wanted: Sequence[str]) -> dict[str, StoredDocument]:
+            read.extend(wanted)
+            return await load_many(tenant, wanted)
+
+        monkeypatch.setattr(hub.store, "load_many", counted)
+        runs = hub.bus_link.catch_up.runs
+        # a ghost node commits to three documents: the first envelope is heard, the second is lost
+        await shared.publish(encode_envelope("ghost", 1, []))
+        heard = await hub.store.append([LogEntry("acme", names[0], record_updates(1, key="heard")[1][0])])
+        await shared.publish(encode_envelope("ghost", 2, [UpdateCommitted("acme", e.name, e.update, e.seq) for e in heard]))
+        await hub.store.append([LogEntry("acme", name, record_updates(1, key="lost")[1][0]) for name in names[1:3]])
+        await shared.publish(encode_envelope("ghost", 4, []))
+        await reader.socket.wait(lambda: Deliveries().replay(update_payloads(reader.socket.received, names[2])).record
+                                 == {"lost0": 0})
+        await wait_until(lambda: hub.bus_link.catch_up.runs > runs and not hub.bus_link.catch_up.pending)
+        runs = hub.bus_link.catch_up.runs
+
+        assert sorted(read) == sorted(names[1:3]), "the rooms that missed an entry, and no other"
+        assert hub.rooms[("acme", names[0])].doc.get("record", type=Map).to_py() == {f"{names[0]}0": 0, "heard0": 0}
+        assert hub.rooms[("acme", names[1])].doc.get("record", type=Map).to_py() == {f"{names[1]}0": 0, "lost0": 0}
+        # a loss when nothing moved reads no document at all
+        hub.bus_link.connected()
+        await wait_until(lambda: hub.bus_link.catch_up.runs > runs and not hub.bus_link.catch_up.pending)
+        assert sorted(read) == sorted(names[1:3])
+        await reader.finish()
+
+
+async def test_a_loss_from_a_node_that_does_not_number_its_updates_reads_every_room_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    shared = InProcessBus()
+    async with nodes(tmp_path, 1, lambda: shared) as (hub,):
+        names = [f"work_order:WO-{i}" for i in range(5)]
+        await asyncio.gather(*(hub.acquire("acme", name) for name in names))
+        await wait_until(lambda: not hub.bus_link.catch_up.pending)
+        read: list[str] = []
+        load_many = hub.store.load_many
+
+        async def counted(tenant: str, wanted: Sequence[str]) -> dict[str, StoredDocument]:
+            read.extend(wanted)
+            return await load_many(tenant, wanted)
+
+        monkeypatch.setattr(hub.store, "load_many", counted)
+        runs = hub.bus_link.catch_up.runs
+        # a node of the previous version commits as it did (no number, no head moved) and its envelope is lost
+        await shared.publish(encode_envelope("older", 1, [], numbered=False))
+        engine = create_async_engine(f"sqlite+aiosqlite:///{tmp_path / 'hub.db'}")
+        try:
+            async with engine.begin() as conn:
+                await conn.execute(insert(updates_table).values(
+                    tenant="acme", name=names[3], data=record_updates(1, key="old")[1][0]))
+        finally:
+            await engine.dispose()
+        await shared.publish(encode_envelope("older", 3, [], numbered=False))
+        await wait_until(lambda: hub.bus_link.catch_up.runs > runs and not hub.bus_link.catch_up.pending)
+
+        assert sorted(read) == sorted(names), "its commits move no position: every room is read again"
+        assert hub.rooms[("acme", names[3])].doc.get("record", type=Map).to_py() == {"old0": 0}
+
+
+async def wait_until(condition: Callable[[], bool], timeout: float = 5.0) -> None:
+    async with asyncio.timeout(timeout):
+        while not condition():
+            await asyncio.sleep(0.01)

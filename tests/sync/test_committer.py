@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -28,7 +29,7 @@ async def test_futures_resolve_in_order_after_commit_and_batches_grow_with_load(
             future.add_done_callback(lambda _, i=index: order.append(i))
         await asyncio.gather(*futures)
         assert order == list(range(500))
-        assert committed == entries
+        assert committed == [replace(entry, seq=n) for n, entry in enumerate(entries, start=1)]
         assert committer.batches < 50, f"{committer.batches} transactions for 500 queued updates"
         stored = await store.load("acme", "work_order:WO-1")
         assert stored.updates == [entry.update for entry in entries]
@@ -38,7 +39,7 @@ async def test_futures_resolve_in_order_after_commit_and_batches_grow_with_load(
 
 
 class FailingStore(SqlStore):
-    async def append(self, entries: Sequence[LogEntry]) -> None:
+    async def append(self, entries: Sequence[LogEntry]) -> list[LogEntry]:
         raise StoreError("disk on fire")
 
 
@@ -70,7 +71,8 @@ async def test_entries_submitted_together_share_one_transaction_whatever_the_bat
         last = committer.submit(entries[4])
         assert committer.pending == 5
         await asyncio.gather(first, grouped, last)
-        assert batches == [entries[:1], entries[1:4], entries[4:]], "a group is never split, even over max_batch"
+        numbered = [replace(entry, seq=n) for n, entry in enumerate(entries, start=1)]
+        assert batches == [numbered[:1], numbered[1:4], numbered[4:]], "a group is never split, even over max_batch"
         assert (await store.load("acme", "work_order:WO-1")).updates == [e.update for e in entries]
     finally:
         task.cancel()

@@ -18,7 +18,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from sync.errors import ConfigError, StoreError
-from sync.store import ConflictRecord, LogEntry, Projection, SqlStore, StoredDocument, upgrade
+from sync.store import ConflictRecord, LogEntry, LogPosition, Projection, SqlStore, StoredDocument, upgrade
 from sync.store.sql import compaction_lock_key
 from sync.store.tables import updates as updates_table
 
@@ -153,6 +153,38 @@ async def test_compaction_folds_the_log(store: SqlStore) -> None:
     assert await store.compact(TENANT, DOC) == 0
 
 
+async def test_appends_number_each_documents_entries_and_loads_say_how_far_they_hold(store: SqlStore) -> None:
+    _, ups = record_updates(5)
+    other = "work_order:WO-2"
+    numbered = await store.append([LogEntry(TENANT, DOC, ups[0]), LogEntry(TENANT, other, ups[1]),
+                                   LogEntry(TENANT, DOC, ups[2])])
+    numbered += await store.append(entries(ups[3:]))
+
+    assert [(e.name, e.seq) for e in numbered] == [(DOC, 1), (other, 1), (DOC, 2), (DOC, 3), (DOC, 4)]
+    assert [e.update for e in numbered] == [ups[0], ups[1], ups[2], ups[3], ups[4]]
+    assert await store.positions(TENANT, [DOC, other, "unknown"]) == {
+        DOC: LogPosition(4, 0), other: LogPosition(1, 0), "unknown": LogPosition(),
+    }
+    assert await store.positions("another tenant", [DOC]) == {DOC: LogPosition()}
+    loaded = await store.load(TENANT, DOC)
+    assert (loaded.head, loaded.folded) == (4, 0)
+
+
+async def test_compaction_moves_the_folded_position_and_can_wait_for_a_long_enough_log(store: SqlStore) -> None:
+    doc, ups = record_updates(30)
+    await store.append(entries(ups[:20]))
+
+    assert await store.compact(TENANT, DOC, at_least=21) == 0, "a log shorter than asked is left alone"
+    assert await store.compact(TENANT, DOC, at_least=20) == 20
+    assert await store.positions(TENANT, [DOC]) == {DOC: LogPosition(20, 20)}
+    await store.append(entries(ups[20:]))
+    assert await store.compact(TENANT, DOC, at_least=20) == 0
+
+    stored = await store.load(TENANT, DOC)
+    assert (stored.head, stored.folded, len(stored.updates)) == (30, 20, 10)
+    assert_same(rebuild(stored), doc)
+
+
 async def test_compaction_folds_into_the_previous_snapshot(store: SqlStore) -> None:
     doc, updates = record_updates(300)
     await store.append(entries(updates[:200]))
@@ -214,6 +246,8 @@ async def test_compaction_concurrent_with_appends_loses_nothing(store: SqlStore)
 
     remaining = await store.log_length(TENANT, DOC)
     assert sum(folded) + remaining == 4500  # every entry folded exactly once, or still in the log
+    # compactions folded whole prefixes of the numbered log: its length is known without counting it
+    assert await store.positions(TENANT, [DOC]) == {DOC: LogPosition(4500, 4500 - remaining)}
     assert sum(1 for n in folded if n) > 1  # compactions really ran between appends
     assert_same(rebuild(await store.load(TENANT, DOC)), expected)
     await store.compact(TENANT, DOC)
@@ -229,7 +263,7 @@ async def test_load_many_is_batched(store: SqlStore, selects: list[str]) -> None
 
     loaded = await store.load_many(TENANT, names)
 
-    assert len(selects) <= 3
+    assert len(selects) <= 6  # per 500 names: their log positions, then their snapshots and logs
     assert set(loaded) == set(names)
     assert loaded[names[-1]] == StoredDocument()
     assert loaded[names[0]].snapshot is not None and loaded[names[0]].updates == []
@@ -450,6 +484,7 @@ async def test_two_nodes_compacting_one_document_fold_each_entry_once(postgres_u
         results = await asyncio.gather(keep_appending(), *(node.compact(TENANT, DOC) for node in nodes for _ in range(5)))
         folded = sum(results[1:]) + await nodes[0].compact(TENANT, DOC)
         assert folded == 2000, "every entry folded exactly once, whichever node did it"
+        assert await nodes[1].positions(TENANT, [DOC]) == {DOC: LogPosition(2000, 2000)}
         stored = await nodes[1].load(TENANT, DOC)
         assert stored.updates == []
         assert_same(rebuild(stored), doc)
