@@ -194,16 +194,7 @@ async def test_live_update_reaches_waiting_node_client(node_bin, hub):
         await c.open(document, py_token)
         assert await c.set_fields(document, {"phase": "OPEN"})
 
-        proc = await _spawn(node_bin, hub.ws_url, token, document, "wait", "phase", "DONE", "--timeout", "15")
-        try:
-            # The node client is connected, authenticated and synced before the change is made.
-            head = await _read_until_synced(proc)
-            assert await c.set_fields(document, {"phase": "DONE"})
-            result = await _collect(proc, head)
-        finally:
-            if proc.returncode is None:
-                proc.kill()
-                await proc.wait()
+        result = await _node_waits_for_done(node_bin, hub, token, document, c)
 
     assert result.returncode == EXIT_OK, result.describe()
     assert result.payload.get("ok") is True, result.describe()
@@ -294,15 +285,20 @@ async def test_a_stock_provider_syncs_over_permessage_deflate_when_the_hub_accep
     async with HubClient.connect(hub.ws_url, compression=None) as c:  # an uncompressed peer on the same room
         await c.open(document, py_token)
         await c.wait_for(document, _has("phase", "IN_PROGRESS"), timeout=10)
-        proc = await _spawn(node_bin, hub.ws_url, token, document, "wait", "phase", "DONE", "--timeout", "15")
-        try:
-            head = await _read_until_synced(proc)
-            assert await c.set_fields(document, {"phase": "DONE"})
-            live = await _collect(proc, head)
-        finally:
-            if proc.returncode is None:
-                proc.kill()
-                await proc.wait()
+        live = await _node_waits_for_done(node_bin, hub, token, document, c)
     assert live.returncode == EXIT_OK, live.describe()
     assert live.payload.get("extensions") == "permessage-deflate", live.describe()
     assert live.payload["record"]["phase"] == "DONE", live.describe()
+
+
+async def _node_waits_for_done(node_bin: str, hub: HubProcess, token: str, document: str, c: HubClient) -> NodeResult:
+    """A stock client waits for ``phase`` DONE; once it is connected, authenticated and synced, ``c`` sets it."""
+    proc = await _spawn(node_bin, hub.ws_url, token, document, "wait", "phase", "DONE", "--timeout", "15")
+    try:
+        head = await _read_until_synced(proc)
+        assert await c.set_fields(document, {"phase": "DONE"})
+        return await _collect(proc, head)
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from sync.bus import AwarenessChanged, Bus, InProcessBus, RedisBus, UpdateCommitted
 from sync.bus.messages import Envelope, encode_envelope
+from sync.hub import Hub
 from sync.protocol import Awareness, Sync, SyncStep
 from sync.protocol.awareness import AwarenessEntry, decode_awareness_update, encode_awareness_update
 from sync.store import LogEntry, StoredDocument
@@ -168,14 +169,7 @@ async def test_a_loss_reads_again_only_the_rooms_whose_log_moved_past_them(
         reader = Connection(hub)
         await reader.open(names[2])
         await wait_until(lambda: not hub.bus_link.catch_up.pending)  # the catch-ups of rooms loaded meanwhile
-        read: list[str] = []
-        load_many = hub.store.load_many
-
-        async def counted(tenant: str, wanted: Sequence[str]) -> dict[str, StoredDocument]:
-            read.extend(wanted)
-            return await load_many(tenant, wanted)
-
-        monkeypatch.setattr(hub.store, "load_many", counted)
+        read = count_loads(hub, monkeypatch)
         runs = hub.bus_link.catch_up.runs
         # a ghost node commits to three documents: the first envelope is heard, the second is lost
         await shared.publish(encode_envelope("ghost", 1, []))
@@ -206,14 +200,7 @@ async def test_a_loss_from_a_node_that_does_not_number_its_updates_reads_every_r
         names = [f"work_order:WO-{i}" for i in range(5)]
         await asyncio.gather(*(hub.acquire("acme", name) for name in names))
         await wait_until(lambda: not hub.bus_link.catch_up.pending)
-        read: list[str] = []
-        load_many = hub.store.load_many
-
-        async def counted(tenant: str, wanted: Sequence[str]) -> dict[str, StoredDocument]:
-            read.extend(wanted)
-            return await load_many(tenant, wanted)
-
-        monkeypatch.setattr(hub.store, "load_many", counted)
+        read = count_loads(hub, monkeypatch)
         runs = hub.bus_link.catch_up.runs
         # a node of the previous version commits as it did (no number, no head moved) and its envelope is lost
         await shared.publish(encode_envelope("older", 1, [], numbered=False))
@@ -235,3 +222,16 @@ async def wait_until(condition: Callable[[], bool], timeout: float = 5.0) -> Non
     async with asyncio.timeout(timeout):
         while not condition():
             await asyncio.sleep(0.01)
+
+
+def count_loads(hub: Hub, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The names of the documents ``hub`` reads from its store from now on (appended as they are read)."""
+    read: list[str] = []
+    load_many = hub.store.load_many
+
+    async def counted(tenant: str, wanted: Sequence[str]) -> dict[str, StoredDocument]:
+        read.extend(wanted)
+        return await load_many(tenant, wanted)
+
+    monkeypatch.setattr(hub.store, "load_many", counted)
+    return read
