@@ -34,6 +34,7 @@ class CacheInvalidation(Extension):
     def __init__(self, cache: Cache) -> None:
         self.cache = cache
         self._pending: set[str] = set()
+        self._sending: set[str] = set()
         self._wake = asyncio.Event()
         self.invalidations = 0
         """Tenant invalidations that reached the cache."""
@@ -41,8 +42,9 @@ class CacheInvalidation(Extension):
         """Invalidations that failed and were retried."""
 
     def pending(self, tenant: str) -> bool:
-        """True while a change of ``tenant`` has not yet invalidated the cache: read from the store."""
-        return tenant in self._pending
+        """True while a change of ``tenant`` has not yet invalidated the cache (noted, or its invalidation on
+        its way): read from the store."""
+        return tenant in self._pending or tenant in self._sending
 
     def update_committed(self, entries: Sequence[LogEntry]) -> None:
         self._note({entry.tenant for entry in entries})
@@ -75,6 +77,7 @@ class CacheInvalidation(Extension):
         for tenant in sorted(self._pending):
             # a tenant noted again while this runs stays pending: it needs one more invalidation
             self._pending.discard(tenant)
+            self._sending.add(tenant)  # still pending for readers until it has landed
             try:
                 await uncancelled(self.cache.invalidate(tenant))
             except CacheError as exc:
@@ -82,5 +85,7 @@ class CacheInvalidation(Extension):
                 self.failures += 1
                 log.warning("cache invalidation of tenant %r failed, retrying: %s", tenant, exc.reason)
                 return False
+            finally:
+                self._sending.discard(tenant)
             self.invalidations += 1
         return True

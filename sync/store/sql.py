@@ -304,10 +304,14 @@ def _configure_sqlite(engine: Engine, synchronous: str) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         try:
-            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute(f"PRAGMA busy_timeout={_SQLITE_BUSY_TIMEOUT_MS}")  # first: what follows may wait
+            # WAL stays set in the file: setting it again needs a lock that a busy database refuses at once
+            # (no busy wait), so a connection opened while others write only sets it when it is not set yet
+            cursor.execute("PRAGMA journal_mode")
+            if str(cursor.fetchone()[0]).lower() != "wal":
+                cursor.execute("PRAGMA journal_mode=WAL")
             # FULL syncs the WAL at every commit: an acknowledged update survives a crash of the machine.
             cursor.execute(f"PRAGMA synchronous={synchronous}")
-            cursor.execute(f"PRAGMA busy_timeout={_SQLITE_BUSY_TIMEOUT_MS}")
         finally:
             cursor.close()
 

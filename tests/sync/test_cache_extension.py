@@ -61,3 +61,34 @@ async def test_an_invalidation_that_fails_stays_pending_until_redis_is_back(redi
         with pytest.raises(asyncio.CancelledError):
             await runner
         await cache.close()
+
+
+class HeldInvalidation(InProcessCache):
+    """A cache whose invalidations wait until ``release`` is set."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.release = asyncio.Event()
+        self.sending = asyncio.Event()
+
+    async def invalidate(self, tenant: str) -> None:
+        self.sending.set()
+        await self.release.wait()
+        await super().invalidate(tenant)
+
+
+async def test_readers_bypass_the_cache_while_an_invalidation_is_on_its_way() -> None:
+    cache = HeldInvalidation()
+    extension = CacheInvalidation(cache)
+    runner = asyncio.create_task(extension.run())
+    try:
+        extension.update_committed([LogEntry("acme", "work_order:WO-1", b"")])
+        await asyncio.wait_for(cache.sending.wait(), 5)
+        assert extension.pending("acme"), "sent but not landed: the cache may still hold answers from before"
+        cache.release.set()
+        await settled(extension, "acme")
+        assert await cache.generation("acme") == 1
+    finally:
+        runner.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await runner
