@@ -98,6 +98,14 @@ async def test_unauthenticated_sockets_per_address_are_capped_with_4429(hub: Hub
         await asyncio.gather(*(socket.close() for socket in sockets))
 
 
+async def closed_by_peer(reader: asyncio.StreamReader, timeout: float) -> bytes:
+    """What the hub sent before closing; a reset (its close while our bytes were unread) is a close too."""
+    try:
+        return await asyncio.wait_for(reader.read(), timeout)
+    except ConnectionResetError:
+        return b""
+
+
 @pytest.mark.hub_env(FIELDSYNC_HANDSHAKE_TIMEOUT_SECONDS=1)
 async def test_a_half_sent_upgrade_is_dropped(hub: HubProcess) -> None:
     reader, writer = await asyncio.open_connection("127.0.0.1", hub.port)
@@ -105,7 +113,7 @@ async def test_a_half_sent_upgrade_is_dropped(hub: HubProcess) -> None:
         writer.write(b"GET /sync HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n")  # and never the rest
         await writer.drain()
         started = time.monotonic()
-        assert await asyncio.wait_for(reader.read(), 10) == b"", "the hub closed the connection"
+        assert await closed_by_peer(reader, 10) == b"", "the hub closed the connection"
         assert time.monotonic() - started < 5
     finally:
         writer.close()
@@ -154,7 +162,7 @@ async def test_a_request_dribbled_on_an_http_connection_is_dropped(
 
         trickling = asyncio.create_task(trickle())
         try:
-            assert await asyncio.wait_for(reader.read(), 15) == b"", "the hub closed the connection unanswered"
+            assert await closed_by_peer(reader, 15) == b"", "the hub closed the connection unanswered"
         finally:
             trickling.cancel()
         assert time.monotonic() - started < 3, "dropped at the timeout from the request's first byte"
