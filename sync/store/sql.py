@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import hashlib
 import time
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -113,13 +113,18 @@ class SqlStore(ConflictTable, DeviceTable, ScopeQueries, ListingQueries, Store):
         return found.get(name) or StoredDocument()
 
     async def load_many(self, tenant: str, names: Sequence[str]) -> dict[str, StoredDocument]:
+        return await self._read_by_name("load_many", tenant, names, _load_chunk, StoredDocument)
+
+    async def _read_by_name(self, action: str, tenant: str, names: Sequence[str], read: Any,
+                            empty: Callable[[], T]) -> dict[str, T]:
+        """``read(conn, tenant, chunk)`` over ``names`` in chunks, in one transaction; ``empty()`` where none."""
         wanted = list(dict.fromkeys(names))
-        found: dict[str, StoredDocument] = {}
+        found: dict[str, T] = {}
         if wanted:
-            async with self._transaction("load_many") as conn:
+            async with self._transaction(action) as conn:
                 for chunk in _chunks(wanted, _IN_CHUNK):
-                    found.update(await _load_chunk(conn, tenant, chunk))
-        return {name: found.get(name) or StoredDocument() for name in wanted}
+                    found.update(await read(conn, tenant, chunk))
+        return {name: found.get(name) or empty() for name in wanted}
 
     async def append(self, entries: Sequence[LogEntry]) -> list[LogEntry]:
         if not entries:
@@ -141,13 +146,7 @@ class SqlStore(ConflictTable, DeviceTable, ScopeQueries, ListingQueries, Store):
         return numbered
 
     async def positions(self, tenant: str, names: Sequence[str]) -> dict[str, LogPosition]:
-        wanted = list(dict.fromkeys(names))
-        found: dict[str, LogPosition] = {}
-        if wanted:
-            async with self._transaction("positions") as conn:
-                for chunk in _chunks(wanted, _IN_CHUNK):
-                    found.update(await read_positions(conn, tenant, chunk))
-        return {name: found.get(name) or LogPosition() for name in wanted}
+        return await self._read_by_name("positions", tenant, names, read_positions, LogPosition)
 
     async def compact(self, tenant: str, name: str, *, at_least: int = 1) -> int:
         # On SQLite, BEGIN IMMEDIATE takes the single writer lock before anything is read, so no other
